@@ -1,0 +1,58 @@
+"""Multilingual sentence embeddings (multilingual-e5-small) for queries and passages."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+class ModelUnavailable(Exception):
+    """The configured embedding model cannot be loaded."""
+
+
+def is_model_path(model: str) -> bool:
+    """A setting is a folder if it looks like one; anything else is a hub model name."""
+    return model.startswith(("/", "./", "../", "~")) or Path(model).exists()
+
+
+class Embedder:
+    """Loads the model once (one torch thread) and embeds text with the e5 prompts."""
+
+    def __init__(self, model: str):
+        if is_model_path(model):
+            folder = Path(model).expanduser()
+            if not (folder / "modules.json").is_file():
+                raise ModelUnavailable(
+                    f"embedding model folder {folder} does not exist or is incomplete"
+                )
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            model = str(folder)
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(1)
+        try:
+            self._model = SentenceTransformer(model, device="cpu")
+        except (OSError, ValueError) as error:
+            raise ModelUnavailable(f"cannot load embedding model {model}: {error}") from error
+        self._model.eval()
+
+    @property
+    def dimensions(self) -> int:
+        return self._model.get_embedding_dimension()
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        """Normalised embeddings of questions (e5 prompt `query: `)."""
+        return self._encode(texts, "query")
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        """Normalised embeddings of documents (e5 prompt `passage: `)."""
+        return self._encode(texts, "passage")
+
+    def _encode(self, texts: list[str], prompt_name: str) -> np.ndarray:
+        return self._model.encode(
+            list(texts), prompt_name=prompt_name, normalize_embeddings=True,
+            convert_to_numpy=True, batch_size=32, show_progress_bar=False,
+        ).astype(np.float32)

@@ -1,0 +1,17 @@
+import pytest
+
+from bot.embedding import Embedder
+from bot.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real multilingual model, loaded once for the whole test session."""
+    return Embedder(Settings.from_env().model)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "data"
+    monkeypatch.setenv("WEGWIJS_DATA_DIR", str(folder))
+    return folder
