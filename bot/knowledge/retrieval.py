@@ -1,0 +1,66 @@
+"""Rank knowledge entries for a question: dense e5 similarity plus a small char n-gram score.
+
+The n-gram part rescues typos, one-word questions and proper nouns (BSN, DigiD, Taalhuis)
+that the dense model alone ranks poorly (platform-notes: EN+NL top-1 93% -> 97%).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from bot.embedding import Embedder
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.entries import Entry, normalise
+from bot.knowledge.index import VectorIndex
+
+LEXICAL_WEIGHT = 0.2
+MAX_QUERY_CHARS = 1000  # the model reads at most 512 tokens; longer text only costs time
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry: Entry
+    score: float
+    dense: float
+    lexical: float
+
+
+def _lexical_document(entry: Entry) -> str:
+    parts = [entry.id.replace("-", " ")]
+    for lang, questions in entry.questions_by_language().items():
+        local = entry.texts.get(lang)
+        if local:
+            parts += [local.title, local.title, local.answer]
+        parts += questions
+    return normalise(" ".join(parts))
+
+
+class Retriever:
+    def __init__(self, knowledge: KnowledgeBase, index: VectorIndex, embedder: Embedder):
+        self.knowledge = knowledge
+        self.embedder = embedder
+        self.entries = list(knowledge.entries)
+        position = {entry.id: i for i, entry in enumerate(self.entries)}
+        self._row_entry = np.array([position[entry_id] for entry_id in index.entry_ids])
+        self._vectors = index.vectors
+        self._ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
+        self._documents = self._ngrams.fit_transform([_lexical_document(e) for e in self.entries])
+
+    def search(self, question: str, limit: int = 3) -> list[Hit]:
+        """The best `limit` entries for `question`, highest score first."""
+        text = question[:MAX_QUERY_CHARS]
+        query = self.embedder.queries([text])[0]
+        return self.rank(query, text)[:limit]
+
+    def rank(self, query_vector: np.ndarray, text: str) -> list[Hit]:
+        """Score every entry, for a question already embedded (`query_vector`)."""
+        row_scores = self._vectors @ query_vector
+        dense = np.full(len(self.entries), -1.0, dtype=np.float32)
+        np.maximum.at(dense, self._row_entry, row_scores)
+        lexical = (self._documents @ self._ngrams.transform([normalise(text)]).T).toarray().ravel()
+        total = dense + LEXICAL_WEIGHT * lexical
+        order = np.argsort(-total)
+        return [Hit(self.entries[i], float(total[i]), float(dense[i]), float(lexical[i])) for i in order]
