@@ -141,3 +141,24 @@ def eval_retrieval(settings: Settings, questions: str | None) -> None:
         raise click.ClickException(f"the knowledge base has errors: {error}") from error
     scores = evaluate_retrieval(knowledge.retriever, load_questions(Path(questions or DEFAULT_QUESTIONS)))
     click.echo(format_retrieval(scores))
+
+
+@kb.command("show")
+@click.argument("entry_id")
+@click.option("--lang", type=click.Choice(["en", "nl"]), default="en", show_default=True)
+@click.pass_obj
+def kb_show(settings: Settings, entry_id: str, lang: str) -> None:
+    """Show an entry's answer exactly as a newcomer would get it right now."""
+    import datetime as dt
+
+    from bot.knowledge.answers import render_answer
+    from bot.knowledge.base import KnowledgeError, load_knowledge
+
+    result = load_knowledge(settings.knowledge_dir)
+    if result.knowledge is None:
+        raise click.ClickException(str(KnowledgeError(result.of("error"))))
+    entry = result.knowledge.by_id.get(entry_id)
+    if entry is None:
+        raise click.ClickException(f"no entry with id '{entry_id}' (see `wegwijs kb list`)")
+    now = dt.datetime.now(dt.timezone.utc)
+    click.echo(render_answer(entry, lang, result.knowledge.desk_hours, now))

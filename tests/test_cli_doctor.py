@@ -26,3 +26,12 @@ def test_doctor_with_a_data_dir_that_cannot_be_written(monkeypatch, tmp_path):
     result = CliRunner().invoke(cli, ["doctor"])
     assert result.exit_code == 1
     assert "[FAIL] data dir:" in result.output
+
+
+def test_a_command_that_needs_the_model_gives_one_clear_line(data_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("WEGWIJS_MODEL", str(tmp_path / "missing-model"))
+    result = CliRunner().invoke(cli, ["eval", "retrieval"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: embedding model folder")
+    assert "run `make setup`, or set WEGWIJS_MODEL" in lines[0]
