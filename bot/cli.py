@@ -64,6 +64,16 @@ def load_embedder(settings: Settings):
         raise click.ClickException(f"{error} (run `make setup`, or set WEGWIJS_MODEL)") from error
 
 
+def load_valid_knowledge(settings: Settings):
+    """The knowledge base, or one clear error line pointing at the first broken file."""
+    from bot.knowledge.base import KnowledgeError, load_knowledge
+
+    result = load_knowledge(settings.knowledge_dir)
+    if result.knowledge is None:
+        raise click.ClickException(f"the knowledge base has errors: {KnowledgeError(result.of('error'))}")
+    return result.knowledge
+
+
 @cli.group()
 def kb() -> None:
     """The knowledge base in knowledge/."""
@@ -101,12 +111,7 @@ def kb_list(settings: Settings, as_json: bool) -> None:
     """List the entries with their topic, languages and review date."""
     import json
 
-    from bot.knowledge.base import KnowledgeError, load_knowledge
-
-    result = load_knowledge(settings.knowledge_dir)
-    if result.knowledge is None:
-        raise click.ClickException(str(KnowledgeError(result.of("error"))))
-    for entry in result.knowledge.entries:
+    for entry in load_valid_knowledge(settings).entries:
         row = {
             "id": entry.id, "topic": entry.topic, "title": entry.texts["en"].title,
             "languages": sorted(entry.questions_by_language()), "unverified": len(entry.unverified),
@@ -152,13 +157,10 @@ def kb_show(settings: Settings, entry_id: str, lang: str) -> None:
     import datetime as dt
 
     from bot.knowledge.answers import render_answer
-    from bot.knowledge.base import KnowledgeError, load_knowledge
 
-    result = load_knowledge(settings.knowledge_dir)
-    if result.knowledge is None:
-        raise click.ClickException(str(KnowledgeError(result.of("error"))))
-    entry = result.knowledge.by_id.get(entry_id)
+    knowledge = load_valid_knowledge(settings)
+    entry = knowledge.by_id.get(entry_id)
     if entry is None:
         raise click.ClickException(f"no entry with id '{entry_id}' (see `wegwijs kb list`)")
     now = dt.datetime.now(dt.timezone.utc)
-    click.echo(render_answer(entry, lang, result.knowledge.desk_hours, now))
+    click.echo(render_answer(entry, lang, knowledge.desk_hours, now))
