@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from bot.knowledge.desk_hours import DeskHours, parse_desk_hours
 from bot.knowledge.entries import Entry, parse_entry
-from bot.knowledge.problems import Problem, ProblemList
+from bot.knowledge.problems import Problem, ProblemList, has_errors
 from bot.knowledge.yaml_lines import Located, YamlSyntaxError, load_located
 
 DESK_HOURS_FILE = "desk-hours.yaml"
@@ -20,7 +21,7 @@ class KnowledgeBase:
     entries: tuple[Entry, ...]
     desk_hours: DeskHours
 
-    @property
+    @cached_property
     def by_id(self) -> dict[str, Entry]:
         return {entry.id: entry for entry in self.entries}
 
@@ -87,9 +88,9 @@ def load_knowledge(folder: Path, today: dt.date | None = None) -> LoadResult:
                 entries.append(entry)
         problems += file_problems
 
-    if not entries and not any(p.severity == "error" for p in problems):
+    if not entries and not has_errors(problems):
         problems.append(Problem(folder / ENTRIES_FOLDER, 1, "there are no entries (*.yaml files)", "error"))
 
-    if any(p.severity == "error" for p in problems):
+    if has_errors(problems):
         return LoadResult(None, problems)
     return LoadResult(KnowledgeBase(tuple(entries), desk_hours), problems)

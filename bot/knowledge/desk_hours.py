@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from bot.knowledge.problems import ProblemList
+from bot.knowledge.problems import ProblemList, has_errors
 from bot.knowledge.yaml_lines import Located
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -194,7 +194,7 @@ def parse_desk_hours(doc: Located, problems: ProblemList) -> DeskHours | None:
     location = _bilingual(doc.child("location"), problems, "location")
     if not location:
         problems.error(doc.line_of("location"), "location needs an 'en' and an 'nl' text")
-    if any(p.severity == "error" for p in problems):
+    if has_errors(problems):
         return None
     if not verified:
         problems.unverified(doc.line_of("verified"), "the desk's opening hours are not confirmed (verified: false)")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bot.knowledge.problems import ProblemList
+from bot.knowledge.problems import ProblemList, has_errors
 from bot.knowledge.topics import SAFETY_TOPICS, TOPICS
 from bot.knowledge.yaml_lines import Located
 
@@ -192,7 +192,7 @@ def parse_entry(doc: Located, problems: ProblemList, today: dt.date) -> Entry | 
     if triggers and topic not in SAFETY_TOPICS:
         problems.error(doc.line_of("triggers"), "only emergency, urgent_medical and crisis_support entries may have triggers")
 
-    if any(p.severity == "error" for p in problems):
+    if has_errors(problems):
         return None
     return Entry(
         id=entry_id, topic=topic, owner=owner, last_reviewed=last_reviewed, review_by=review_by,

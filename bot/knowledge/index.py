@@ -78,8 +78,8 @@ class EmbeddingStore:
         wanted = {(t.entry_id, t.lang): t for entry in knowledge.entries for t in entry_texts(entry)}
         stored = {(row["entry_id"], row["lang"]): row["hash"]
                   for row in db[TABLE].rows_where(select="entry_id, lang, hash")}
-        changed = [key for key, texts in wanted.items()
-                   if stored.get(key) != texts.content_hash(self.model_name)]
+        hashes = {key: texts.content_hash(self.model_name) for key, texts in wanted.items()}
+        changed = [key for key in wanted if stored.get(key) != hashes[key]]
         with db.conn:
             for key in set(stored) - set(wanted):
                 db[TABLE].delete(key)
@@ -92,7 +92,7 @@ class EmbeddingStore:
                 ]).astype(np.float32)
                 db[TABLE].upsert({
                     "entry_id": texts.entry_id, "lang": texts.lang,
-                    "hash": texts.content_hash(self.model_name), "rows": len(vectors),
+                    "hash": hashes[key], "rows": len(vectors),
                     "vectors": vectors.tobytes(),
                 }, pk=("entry_id", "lang"))
         return sorted(changed)

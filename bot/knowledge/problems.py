@@ -24,6 +24,10 @@ class Problem:
         return f"{path}:{self.line}: {label}{self.message}"
 
 
+def has_errors(problems: list[Problem]) -> bool:
+    return any(p.severity == "error" for p in problems)
+
+
 class ProblemList(list):
     """Collects problems for one file; `error`/`warning` keep call sites short."""
 
