@@ -7,15 +7,15 @@ export OMP_NUM_THREADS := 1
 export MPLSETUPCFG := $(CURDIR)/.ci/mplsetup.cfg
 APT_PACKAGES := libfreetype-dev libqhull-dev pkg-config
 
-.PHONY: run test setup model
+.PHONY: run test setup model rasa-model
 
 run: setup
-	$(BIN)/wegwijs doctor
+	$(BIN)/wegwijs chat
 
 test: setup
 	$(BIN)/pytest -q
 
-setup: $(INSTALLED) model
+setup: $(INSTALLED) model rasa-model
 
 # matplotlib 3.5 (pinned by Rasa) builds from source on 3.11 and needs these headers.
 $(INSTALLED): requirements.lock pyproject.toml
@@ -27,3 +27,7 @@ $(INSTALLED): requirements.lock pyproject.toml
 
 model: $(INSTALLED)
 	$(BIN)/wegwijs model build
+
+# Trains only when config, domain, nlu/, stories/ or the knowledge questions changed.
+rasa-model: model
+	$(BIN)/wegwijs train

@@ -59,7 +59,7 @@ def load_embedder(settings: Settings):
     from bot.embedding import Embedder, ModelUnavailable
 
     try:
-        return Embedder(settings.model)
+        return Embedder.shared(settings.model)
     except ModelUnavailable as error:
         raise click.ClickException(f"{error} (run `make setup`, or set WEGWIJS_MODEL)") from error
 
@@ -122,9 +122,117 @@ def kb_list(settings: Settings, as_json: bool) -> None:
                    f"{row['id']:<36} {row['topic']:<20} review by {row['review_by']}  {row['title']}")
 
 
-@cli.group("eval")
-def evaluate() -> None:
-    """Evaluations on the question set in tests/data/."""
+@cli.command()
+@click.option("--force", is_flag=True, help="Train even if a model for the same data exists.")
+@click.pass_obj
+def train(settings: Settings, force: bool) -> None:
+    """Validate the training data (`rasa data validate`) and train the Rasa model."""
+    from bot.conversation import training
+
+    knowledge = load_valid_knowledge(settings)
+    validation = training.validate(knowledge)
+    if validation.returncode != 0:
+        raise click.ClickException(f"rasa data validate found problems:\n{validation.stdout}{validation.stderr}")
+    click.echo("training data valid")
+    try:
+        model_path, trained = training.train(settings, knowledge, force=force)
+    except training.TrainingFailed as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"model {'trained' if trained else 'up to date'}: {model_path}")
+
+
+def open_engine(settings: Settings, store, model_path=None):
+    """The conversation engine, or one clear error line when a part is missing."""
+    from bot.logging_setup import configure_logging
+
+    configure_logging()
+    from bot.conversation.engine import Engine
+    from bot.conversation.training import ModelNotTrained
+    from bot.knowledge.base import KnowledgeError
+
+    load_embedder(settings)
+    try:
+        return Engine.open(settings, store, model_path)
+    except KnowledgeError as error:
+        raise click.ClickException(f"the knowledge base has errors: {error}") from error
+    except ModelNotTrained as error:
+        raise click.ClickException(str(error)) from error
+
+
+@cli.command()
+@click.pass_obj
+def chat(settings: Settings) -> None:
+    """Talk to the assistant in the console (the full pipeline, stored in the data folder)."""
+    import asyncio
+
+    from bot.channels.console import run_console
+    from bot.store import Store
+
+    store = Store(settings.data_dir / "wegwijs.db")
+    asyncio.run(run_console(open_engine(settings, store)))
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question (the contract in DESIGN.md).")
+@click.pass_obj
+def ask(settings: Settings, question: str | None, as_json: bool) -> None:
+    """Answer QUESTION, or every line of standard input, each as a fresh conversation."""
+    import asyncio
+    import sys
+    import uuid
+
+    from bot.store import Store
+
+    engine = open_engine(settings, Store(None))
+    lines = [question] if question is not None else (line.rstrip("\n") for line in sys.stdin)
+
+    async def answer_all() -> None:
+        for line in lines:
+            if not line.strip():
+                continue
+            turn = await engine.handle("ask", uuid.uuid4().hex, line)
+            click.echo(turn.as_json() if as_json else "\n\n".join(r.text for r in turn.replies) + "\n")
+
+    asyncio.run(answer_all())
+
+
+@cli.group("eval", invoke_without_command=True)
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Question set (YAML); default tests/data/eval_questions.yaml.")
+@click.pass_context
+def evaluate(ctx: click.Context, questions: str | None) -> None:
+    """The whole pipeline on the question set in tests/data/, next to Rasa's stock pipeline.
+
+    Prints per language: answer-topic accuracy, safety recall, handover recall, out of scope
+    declined, small talk, and latency p50/p95. The stock pipeline is config.yml without the
+    multilingual featurizer; it is trained on first use (about two minutes).
+    """
+    if ctx.invoked_subcommand:
+        return
+    import asyncio
+    import tempfile
+    from pathlib import Path
+
+    from bot.conversation import training
+    from bot.evaluation import DEFAULT_QUESTIONS, evaluate_conversation, format_conversation, load_questions
+    from bot.store import Store
+
+    settings: Settings = ctx.obj
+    engine = open_engine(settings, Store(None))  # checks model, knowledge and trained model first
+    knowledge = load_valid_knowledge(settings)
+    seen_in_training = training.training_examples(knowledge)
+    all_questions = load_questions(Path(questions or DEFAULT_QUESTIONS))
+    question_set = [q for q in all_questions if q["text"].strip().casefold() not in seen_in_training]
+    click.echo(f"{len(question_set)} held-out questions ({len(all_questions) - len(question_set)} "
+               f"left out: identical to a training example)")
+    with tempfile.TemporaryDirectory() as work:
+        click.echo("training Rasa's stock pipeline for the comparison, if needed...", err=True)
+        stock_model, _ = training.train(settings, knowledge, config=training.write_stock_config(Path(work)))
+    runs = {"wegwijs": asyncio.run(evaluate_conversation(engine, question_set))}
+    stock_engine = open_engine(settings, Store(None), model_path=stock_model)
+    runs["rasa-stock"] = asyncio.run(evaluate_conversation(stock_engine, question_set))
+    click.echo(format_conversation(runs))
 
 
 @evaluate.command("retrieval")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -19,6 +20,12 @@ def is_model_path(model: str) -> bool:
 
 class Embedder:
     """Loads the model once (one torch thread) and embeds text with the e5 prompts."""
+
+    @classmethod
+    @functools.cache
+    def shared(cls, model: str) -> "Embedder":
+        """One instance per model and process: the Rasa featurizer and retrieval share it."""
+        return cls(model)
 
     def __init__(self, model: str):
         if is_model_path(model):
@@ -46,6 +53,15 @@ class Embedder:
     def queries(self, texts: list[str]) -> np.ndarray:
         """Normalised embeddings of questions (e5 prompt `query: `)."""
         return self._encode(texts, "query")
+
+    def query(self, text: str) -> np.ndarray:
+        """One question's embedding, remembered: a message is embedded once per turn
+        although the NLU featurizer, the safety gate and retrieval all need it."""
+        return self._recent_query(text).copy()
+
+    @functools.lru_cache(maxsize=64)
+    def _recent_query(self, text: str) -> np.ndarray:
+        return self.queries([text])[0]
 
     def passages(self, texts: list[str]) -> np.ndarray:
         """Normalised embeddings of documents (e5 prompt `passage: `)."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from bot.knowledge.retrieval import Retriever
+from bot.knowledge.topics import SAFETY_TOPICS
 from bot.settings import PROJECT_ROOT
 
 DEFAULT_QUESTIONS = PROJECT_ROOT / "tests" / "data" / "eval_questions.yaml"
@@ -49,3 +51,97 @@ def format_retrieval(scores: dict[str, Score]) -> str:
     lines = [f"{'language':<8} {'n':>5} {'top-1 %':>7} {'top-3 %':>7}"]
     lines += [scores[lang].line(lang) for lang in order if lang in scores]
     return "\n".join(lines)
+
+
+@dataclass
+class Rate:
+    hits: int = 0
+    total: int = 0
+
+    def add(self, hit: bool) -> None:
+        self.hits += hit
+        self.total += 1
+
+    def cell(self) -> str:
+        return f"{100 * self.hits / self.total:5.1f} ({self.total:>3})" if self.total else f"{'-':>11}"
+
+
+@dataclass
+class ConversationScores:
+    """Per language: what the full pipeline did with each first message."""
+
+    topic: Rate = field(default_factory=Rate)  # knowledge question -> the right topic (answer/safety/clarify)
+    direct: Rate = field(default_factory=Rate)  # knowledge question -> answered without clarifying
+    safety: Rate = field(default_factory=Rate)  # safety question -> action safety
+    handover: Rate = field(default_factory=Rate)  # explicit request for a human -> handover
+    out_of_scope: Rate = field(default_factory=Rate)  # unrelated -> declined (fallback)
+    smalltalk: Rate = field(default_factory=Rate)  # greeting, thanks, bye, bot? -> smalltalk
+    latencies: list[float] = field(default_factory=list)
+
+    METRICS = ("topic", "direct", "safety", "handover", "out_of_scope", "smalltalk")
+
+
+def score_turn(scores: ConversationScores, question: dict, turn, topics: dict[str, str]) -> None:
+    """Add one turn (bot.conversation.engine.Turn) for its labelled question."""
+    scores.latencies.append(turn.latency_ms)
+    if "entry" in question:
+        expected_topics = {topics[entry_id] for entry_id in question["entry"]}
+        scores.topic.add(turn.action in ("answer", "safety", "clarify") and turn.topic in expected_topics)
+        scores.direct.add(turn.action in ("answer", "safety") and turn.topic in expected_topics)
+        if expected_topics <= SAFETY_TOPICS:
+            scores.safety.add(turn.action == "safety")
+        return
+    expected = question["expect"]
+    if expected == "handover":
+        scores.handover.add(turn.action == "handover")
+    elif expected == "out_of_scope":
+        scores.out_of_scope.add(turn.action == "fallback")
+    elif expected == "smalltalk":
+        scores.smalltalk.add(turn.action == "smalltalk")
+
+
+async def evaluate_conversation(engine, questions: list[dict]) -> dict[str, ConversationScores]:
+    """Each question as the first message of a fresh conversation, through the whole engine."""
+    topics = {entry.id: entry.topic for entry in engine.knowledge.retriever.entries}
+    await engine.handle("eval", "warm-up", "hello")  # first-call costs are not a message's latency
+    scores: dict[str, ConversationScores] = defaultdict(ConversationScores)
+    for number, question in enumerate(questions):
+        turn = await engine.handle("eval", f"q{number}", question["text"])
+        for key in (question["lang"], "all"):
+            score_turn(scores[key], question, turn, topics)
+    return dict(scores)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def format_conversation(runs: dict[str, dict[str, ConversationScores]]) -> str:
+    """One block per metric: a row per language, a column per pipeline (percent, (n))."""
+    names = list(runs)
+    languages = sorted({lang for run in runs.values() for lang in run} - {"en", "nl", "all"})
+    order = ["en", "nl", *languages, "all"]
+    header = f"{'':<10}" + "".join(f"{name:>14}" for name in names)
+    lines = []
+    for metric in ConversationScores.METRICS:
+        lines += ["", f"{METRIC_TITLES[metric]} (%, n)", header]
+        for lang in order:
+            cells = [getattr(runs[name][lang], metric).cell() if lang in runs[name] else f"{'-':>11}"
+                     for name in names]
+            if any(cell.strip() != "-" for cell in cells):
+                lines.append(f"{lang:<10}" + "".join(f"{cell:>14}" for cell in cells))
+    lines += ["", "latency per message, warm process (ms)", header]
+    for q in (50, 95):
+        lines.append(f"{'p' + str(q):<10}" + "".join(
+            f"{_percentile(runs[name]['all'].latencies, q):>14.1f}" for name in names))
+    return "\n".join(lines).lstrip("\n")
+
+
+METRIC_TITLES = {
+    "topic": "answer-topic accuracy, knowledge questions",
+    "direct": "answered directly with the right topic (no clarifying question)",
+    "safety": "safety recall",
+    "handover": "handover recall, explicit requests for a human",
+    "out_of_scope": "out of scope correctly declined",
+    "smalltalk": "small talk recognised",
+}

@@ -20,6 +20,7 @@ class Settings:
     knowledge_dir: Path
     cache_dir: Path
     model: str  # a folder, or a hub model name such as intfloat/multilingual-e5-small
+    rasa_model_dir: Path  # trained Rasa models (wegwijs train)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -29,6 +30,7 @@ class Settings:
             knowledge_dir=Path(os.environ.get("WEGWIJS_KNOWLEDGE_DIR", PROJECT_ROOT / "knowledge")),
             cache_dir=cache_dir,
             model=os.environ.get("WEGWIJS_MODEL", str(cache_dir / "multilingual-e5-small")),
+            rasa_model_dir=Path(os.environ.get("WEGWIJS_RASA_MODEL_DIR", PROJECT_ROOT / "models")),
         )
 
     @property

@@ -7,7 +7,7 @@ from bot.settings import Settings
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The real multilingual model, loaded once for the whole test session."""
-    return Embedder(Settings.from_env().model)
+    return Embedder.shared(Settings.from_env().model)
 
 
 @pytest.fixture

@@ -52,8 +52,7 @@ class Retriever:
     def search(self, question: str, limit: int = 3) -> list[Hit]:
         """The best `limit` entries for `question`, highest score first."""
         text = question[:MAX_QUERY_CHARS]
-        query = self.embedder.queries([text])[0]
-        return self.rank(query, text)[:limit]
+        return self.rank(self.embedder.query(text), text)[:limit]
 
     def rank(self, query_vector: np.ndarray, text: str) -> list[Hit]:
         """Score every entry, for a question already embedded (`query_vector`)."""

@@ -1,0 +1,1 @@
+"""The ways newcomers reach the engine: console, Telegram, WhatsApp."""

@@ -1,0 +1,1 @@
+"""The conversation engine: Rasa decides the dialogue; our actions run in-process."""

@@ -1,0 +1,193 @@
+"""The conversation engine every channel uses: one message in, the replies and what was done out.
+
+Per message, in this order: store it; detect the language; run the safety gate (trigger
+phrases and the embedding match, before any classifier); then Rasa classifies the message
+and its rules pick the actions. What the turn amounted to (answer, clarify, safety,
+handover, smalltalk, fallback) is read back from the events Rasa logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.conversation.actions import Services, in_process_actions
+from bot.conversation.language import LanguageDetector, answer_language, shared_vocabulary
+from bot.conversation.processor import InProcessActionsProcessor
+from bot.conversation.safety import SafetyGate
+from bot.knowledge.entries import Entry
+from bot.conversation.training import latest_model
+from bot.embedding import Embedder
+from bot.knowledge.live import LiveKnowledge, open_knowledge
+from bot.knowledge.retrieval import MAX_QUERY_CHARS
+from bot.settings import Settings
+from bot.store import Store
+
+# Commands a newcomer can type, as the intents they stand for.
+COMMANDS = {
+    "/start": "/greet", "/help": "/greet", "/human": "/request_human",
+    "/language": "/change_language", "/forget": "/forget_me",
+}
+FALLBACK_ACTIONS = {"utter_cannot_help", "utter_out_of_scope", "utter_default", "action_default_fallback"}
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str  # sent back as the message text when pressed
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message handled: the replies, and the fields of `wegwijs ask --json`."""
+
+    text: str
+    language: str  # the language the newcomer wrote in (or the conversation's, if unclear)
+    action: str  # answer, clarify, safety, handover, smalltalk, fallback
+    topic: str | None
+    entry: str | None
+    confidence: float | None
+    replies: tuple[Reply, ...] = ()
+    latency_ms: float = 0.0
+    conversation_id: int = 0
+    handover_id: int | None = None  # set when this turn asked for a volunteer
+
+    def as_json(self) -> str:
+        fields = {name: getattr(self, name) for name in
+                  ("text", "language", "action", "topic", "entry", "confidence")}
+        fields["reply"] = "\n\n".join(reply.text for reply in self.replies)
+        fields["latency_ms"] = round(self.latency_ms, 1)
+        return json.dumps(fields, ensure_ascii=False)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Engine:
+    def __init__(self, model_path: Path, knowledge: LiveKnowledge, store: Store,
+                 clock: Callable[[], dt.datetime] = _utc_now):
+        self.knowledge = knowledge
+        self.store = store
+        self.languages = LanguageDetector(shared_vocabulary(knowledge.retriever.knowledge))
+        self.processor = InProcessActionsProcessor(
+            model_path, in_process_actions(Services(knowledge, store, clock)))
+        self.intents = set(self.processor.domain.intents)
+        self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._gate: tuple[object, SafetyGate] | None = None
+
+    @property
+    def safety_gate(self) -> SafetyGate:
+        """The gate over the safety entries of the knowledge base in service."""
+        retriever = self.knowledge.retriever
+        if self._gate is None or self._gate[0] is not retriever:
+            self._gate = (retriever, SafetyGate(retriever.entries))
+        return self._gate[1]
+
+    @classmethod
+    def open(cls, settings: Settings, store: Store, model_path: Path | None = None) -> "Engine":
+        """The engine over the settings' knowledge base and the newest trained model."""
+        knowledge = open_knowledge(settings, Embedder.shared(settings.model)).start()
+        return cls(model_path or latest_model(settings), knowledge, store)
+
+    async def handle(self, channel: str, user_ref: str, text: str) -> Turn:
+        """Handle one text message (or button payload) from a newcomer."""
+        started = time.perf_counter()
+        conversation = self.store.conversation(channel, user_ref)
+        async with self._locks[conversation.id]:
+            message_id = self.store.add_incoming(conversation.id, text)
+            rasa_text, written = self._understand(conversation.id, text)
+            conversation = self.store.conversation_by_id(conversation.id)
+            slots = {"language": answer_language(conversation.language, conversation.chosen_language),
+                     "user_language": written}
+            tracker = await self.processor.handle(str(conversation.id), rasa_text, slots)
+            turn = self._turn(text, written, tracker, conversation.id)
+            if "action_forget_me" in _actions_of_turn(tracker):
+                self.processor.forget(str(conversation.id))
+            else:
+                self.store.record_outcome(message_id, turn.action, turn.entry, turn.confidence)
+                for reply in turn.replies:
+                    self.store.add_outgoing(conversation.id, reply.text)
+        return _with_latency(turn, started)
+
+    def _understand(self, conversation_id: int, text: str) -> tuple[str, str]:
+        """The text for Rasa (a payload when the safety gate decides) and the written language."""
+        text = text.strip()
+        command = COMMANDS.get(text.split(" ")[0].lower()) if text.startswith("/") else None
+        if command:
+            text = command
+        conversation = self.store.conversation_by_id(conversation_id)
+        if text.startswith("/") and text[1:].split("{")[0] in self.intents:
+            return text, conversation.language or "en"  # a button or command: no language in it
+        text = text.lstrip("/")[:MAX_QUERY_CHARS]
+        detected = self.languages.detect(text)
+        self.store.set_language(conversation_id, detected=detected)
+        written = detected or conversation.language or "en"
+        retriever = self.knowledge.retriever
+        match = self.safety_gate.check(text, retriever.rank(retriever.embedder.query(text), text))
+        if match:
+            return f'/safety{{"entry_id": "{match.entry.id}"}}', written
+        return text, written
+
+    def _turn(self, text: str, written: str, tracker: DialogueStateTracker, conversation_id: int) -> Turn:
+        events = _events_of_turn(tracker)
+        actions = [e.action_name for e in events if isinstance(e, ActionExecuted)]
+        slots = {e.key: e.value for e in events if isinstance(e, SlotSet)}
+        entry = self.knowledge.retriever.knowledge.by_id.get(slots.get("entry_id") or "")
+        action = _outcome(actions, entry)
+        about_entry = action in ("answer", "clarify", "safety")
+        confidence = slots.get("confidence") if about_entry else tracker.latest_message.intent.get("confidence")
+        handover = self.store.active_handover(conversation_id) if action == "handover" else None
+        return Turn(
+            text=text, language=written, action=action,
+            topic=entry.topic if about_entry and entry else None,
+            entry=entry.id if about_entry and entry else None,
+            confidence=round(float(confidence), 3) if confidence is not None else None,
+            replies=tuple(_reply(e) for e in events if isinstance(e, BotUttered)),
+            conversation_id=conversation_id,
+            handover_id=handover.id if handover else None,
+        )
+
+
+def _events_of_turn(tracker: DialogueStateTracker) -> list:
+    events = list(tracker.events)
+    last_user = max(i for i, e in enumerate(events) if isinstance(e, UserUttered))
+    return events[last_user + 1:]
+
+
+def _actions_of_turn(tracker: DialogueStateTracker) -> list[str]:
+    return [e.action_name for e in _events_of_turn(tracker) if isinstance(e, ActionExecuted)]
+
+
+def _outcome(actions: list[str], entry: Entry | None) -> str:
+    if "action_safety_answer" in actions or ("action_answer" in actions and entry and entry.is_safety):
+        return "safety"
+    for action, outcome in (("action_answer", "answer"), ("action_clarify", "clarify"),
+                            ("action_handover", "handover")):
+        if action in actions:
+            return outcome
+    return "fallback" if FALLBACK_ACTIONS & set(actions) else "smalltalk"
+
+
+def _reply(event: BotUttered) -> Reply:
+    buttons = event.data.get("buttons") or []
+    return Reply(event.text or "", tuple(Button(b["title"], b["payload"]) for b in buttons))
+
+
+def _with_latency(turn: Turn, started: float) -> Turn:
+    return replace(turn, latency_ms=(time.perf_counter() - started) * 1000)

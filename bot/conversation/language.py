@@ -1,0 +1,69 @@
+"""Which language a newcomer writes in, and which language the assistant answers in.
+
+Words that the knowledge base uses in both its English and its Dutch texts (Amstelveen,
+huisarts, BSN, inburgering) say nothing about the language of a message, so they are left
+out before detection. A message too short or too mixed to tell keeps the conversation's
+language; answers are in English or Dutch (the languages of the knowledge base).
+"""
+
+from __future__ import annotations
+
+import string
+
+from lingua import Language, LanguageDetectorBuilder
+
+from bot.knowledge.base import KnowledgeBase
+
+ANSWER_LANGUAGES = ("en", "nl")
+DEFAULT_LANGUAGE = "en"
+# lingua's confidence: clear on its own, or fairly low but far ahead of the runner-up
+# ("ik wil dood": Dutch 0.38, English 0.16). Calibrated on tests/data/eval_questions.yaml.
+CLEAR_CONFIDENCE = 0.5
+LEAD_CONFIDENCE, LEAD_RATIO = 0.3, 2.3
+DETECTABLE = (
+    Language.ENGLISH, Language.DUTCH, Language.GERMAN, Language.FRENCH, Language.SPANISH,
+    Language.PORTUGUESE, Language.ITALIAN, Language.POLISH, Language.TURKISH,
+    Language.UKRAINIAN, Language.RUSSIAN, Language.ARABIC, Language.HINDI, Language.CHINESE,
+    Language.JAPANESE, Language.KOREAN, Language.PERSIAN, Language.ROMANIAN,
+    Language.BULGARIAN, Language.GREEK, Language.HEBREW, Language.INDONESIAN, Language.TAMIL,
+    Language.TELUGU, Language.BENGALI, Language.URDU,
+)
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(string.punctuation + "¿¡“”‘’") for w in text.casefold().split()]
+
+
+def shared_vocabulary(knowledge: KnowledgeBase) -> frozenset[str]:
+    """Words that occur in both the English and the Dutch texts of the knowledge base."""
+    vocabulary = {}
+    for lang in ANSWER_LANGUAGES:
+        words = set()
+        for entry in knowledge.entries:
+            local = entry.texts[lang]
+            words.update(_words(" ".join([local.title, local.answer, *local.questions])))
+        vocabulary[lang] = words
+    return frozenset(vocabulary["en"] & vocabulary["nl"])
+
+
+class LanguageDetector:
+    def __init__(self, shared_words: frozenset[str]):
+        self.shared_words = shared_words
+        self._lingua = LanguageDetectorBuilder.from_languages(*DETECTABLE).with_preloaded_language_models().build()
+
+    def detect(self, text: str) -> str | None:
+        """ISO 639-1 code of the message's language, or None when it cannot be told."""
+        telling = " ".join(w for w in _words(text) if w and w not in self.shared_words)
+        if not telling:
+            return None
+        best, runner_up = self._lingua.compute_language_confidence_values(telling)[:2]
+        clear = best.value >= CLEAR_CONFIDENCE
+        ahead = best.value >= LEAD_CONFIDENCE and best.value >= LEAD_RATIO * runner_up.value
+        return best.language.iso_code_639_1.name.lower() if clear or ahead else None
+
+
+def answer_language(written: str | None, chosen: str | None) -> str:
+    """English or Dutch: the newcomer's choice, else the language they write, else English."""
+    if chosen in ANSWER_LANGUAGES:
+        return chosen
+    return written if written in ANSWER_LANGUAGES else DEFAULT_LANGUAGE

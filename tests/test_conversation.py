@@ -1,0 +1,271 @@
+"""Conversations in English and Dutch through the whole engine: the real trained Rasa model,
+the real multilingual model, the shipped knowledge base and a real SQLite store.
+
+Every path of stories/rules.yml is walked here: welcome menu, answer + "did this help?",
+clarify, nothing close, out of scope, handover (desk closed and open), safety, another
+language, change of language, forget me and small talk.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.conversation import training
+from bot.knowledge.answers import render_answer
+from bot.knowledge.base import load_knowledge
+from bot.settings import Settings
+from tests.conversation_fixtures import (
+    TUESDAY_MORNING, TUESDAY_NIGHT, Newcomer, button_titles, make_engine, reply_text,
+)
+from tests.knowledge_fixtures import SHIPPED
+
+OPEN_TUESDAY_MORNINGS = """\
+verified: true
+weekly:
+  tuesday: ["09:00-12:00"]
+exceptions: []
+location:
+  en: the public hall
+  nl: de publiekshal
+"""
+
+
+@pytest.fixture(scope="session")
+def trained_model():
+    """The model `make setup` trained (trained here if it is missing)."""
+    knowledge = load_knowledge(SHIPPED).knowledge
+    model, _ = training.train(Settings.from_env(), knowledge)
+    return model
+
+
+@pytest.fixture(scope="session")
+def engine(trained_model, embedder, tmp_path_factory):
+    return make_engine(trained_model, SHIPPED, tmp_path_factory.mktemp("data"), embedder)
+
+
+@pytest.fixture(scope="session")
+def shipped():
+    return load_knowledge(SHIPPED).knowledge
+
+
+def newcomer(engine, request) -> Newcomer:
+    return Newcomer(engine, request.node.name)
+
+
+async def test_start_shows_welcome_and_topic_menu(engine, request):
+    turn = await newcomer(engine, request).say("/start")
+    assert turn.action == "smalltalk"
+    assert "Wegwijs" in reply_text(turn)
+    assert button_titles(turn) == ["Find a GP (huisarts)", "School advice (CIL)", "Learn Dutch",
+                                   "Volunteering", "The international desk", "Talk to a volunteer"]
+
+
+async def test_dutch_greeting_gets_dutch_menu_whose_buttons_answer_their_topic(engine, request):
+    person = newcomer(engine, request)
+    turn = await person.say("Goedemorgen, ik ben net verhuisd naar Amstelveen")
+    assert "Stel uw vraag" in reply_text(turn)
+    expected = {"Een huisarts vinden": "gp", "Schooladvies (CIL)": "school",
+                "Nederlands leren": "dutch_lessons", "Vrijwilligerswerk": "volunteering",
+                "De international desk": "international_desk"}
+    for title, topic in expected.items():
+        await person.say("hallo")
+        turn = await person.press(title)
+        assert (turn.action, turn.topic, turn.language) == ("answer", topic, "nl"), title
+
+
+async def test_english_question_gets_the_entry_answer_with_source_and_feedback_buttons(engine, request, shipped):
+    turn = await newcomer(engine, request).say("how can I sign up with a family doctor?")
+    entry = shipped.by_id[turn.entry]
+    assert (turn.action, turn.topic, turn.language) == ("answer", "gp", "en")
+    assert turn.replies[0].text == render_answer(entry, "en", shipped.desk_hours, TUESDAY_MORNING)
+    assert all(link in turn.replies[0].text for link in entry.links)
+    assert turn.replies[-1].text == "Did this help?"
+    assert button_titles(turn) == ["Yes", "No"]
+
+
+async def test_dutch_question_gets_the_dutch_answer(engine, request, shipped):
+    turn = await newcomer(engine, request).say("Waar kan ik Nederlandse les volgen?")
+    assert (turn.action, turn.topic, turn.language) == ("answer", "dutch_lessons", "nl")
+    entry = shipped.by_id[turn.entry]
+    assert turn.replies[0].text == render_answer(entry, "nl", shipped.desk_hours, TUESDAY_MORNING)
+    assert turn.replies[-1].text == "Heeft dit geholpen?"
+
+
+async def test_helpful_answer_is_acknowledged(engine, request):
+    person = newcomer(engine, request)
+    await person.say("how do I register at the municipality when I arrive?")
+    turn = await person.press("Yes")
+    assert turn.action == "smalltalk" and "Good to hear" in reply_text(turn)
+
+
+async def test_unhelpful_answer_leads_to_a_volunteer_with_the_question_in_the_store(engine, request):
+    person = newcomer(engine, request)
+    question = "mijn huisarts neemt geen nieuwe patiënten aan, wat nu?"
+    answered = await person.say(question)
+    offer = await person.press("Nee")
+    assert "vrijwilliger" in reply_text(offer)
+    turn = await person.press("Ja, graag")
+    assert turn.action == "handover" and turn.handover_id
+    handover = engine.store.active_handover(person.conversation_id)
+    assert (handover.id, handover.status, handover.topic, handover.question) == (
+        turn.handover_id, "waiting", answered.topic, question)
+    assert handover.bot_answer == "Heeft dit geholpen?" or handover.bot_answer.startswith("Wilt u")
+
+
+async def test_declining_a_volunteer_keeps_the_bot_going(engine, request):
+    person = newcomer(engine, request)
+    await person.say("what does basic health insurance cover?")
+    await person.press("No")
+    turn = await person.press("No, thanks")
+    assert "anything else" in reply_text(turn)
+    assert engine.store.active_handover(person.conversation_id) is None
+
+
+async def test_a_close_call_becomes_a_clarifying_question_and_a_choice_answers(engine, request, shipped):
+    person = newcomer(engine, request)
+    turn = await person.say("appointment")
+    assert turn.action == "clarify"
+    titles = button_titles(turn)
+    assert 2 <= len(titles) - 1 <= 3 and titles[-1] == "None of these"
+    chosen = titles[0]
+    answered = await person.press(chosen)
+    assert answered.action == "answer"
+    assert shipped.by_id[answered.entry].texts["en"].title == chosen
+
+
+async def test_none_of_the_options_offers_a_volunteer(engine, request):
+    person = newcomer(engine, request)
+    await person.say("appointment")
+    turn = await person.press("None of these")
+    assert "volunteer" in reply_text(turn)
+
+
+@pytest.mark.parametrize("text", ["who won the football world cup in 2022?",
+                                  "wie heeft de wedstrijd van Ajax gewonnen?",
+                                  "write me a poem about cats"])
+async def test_out_of_scope_is_declined_never_answered_from_an_entry(engine, request, text):
+    turn = await newcomer(engine, request).say(text)
+    assert (turn.action, turn.entry, turn.topic) == ("fallback", None, None)
+    assert not any(link in reply_text(turn) for link in ("https://", "http://"))
+
+
+async def test_an_unknown_municipal_question_says_what_it_can_do_and_offers_a_volunteer(engine, request):
+    person = newcomer(engine, request)
+    turn = await person.say("help with forms")
+    assert (turn.action, turn.entry) == ("fallback", None)
+    assert "I can help with: finding a GP" in reply_text(turn)
+    assert (await person.press("Yes, connect me")).action == "handover"
+
+
+@pytest.mark.parametrize("text,lang", [("I want to talk to a real person", "en"),
+                                       ("ik wil een medewerker spreken", "nl"),
+                                       ("/human", "en")])
+async def test_request_for_a_human_when_hours_are_unknown(engine, request, text, lang):
+    turn = await newcomer(engine, request).say(text)
+    assert turn.action == "handover" and turn.topic is None
+    expected = "not confirmed" if lang == "en" else "niet bevestigd"
+    assert expected in reply_text(turn)
+
+
+@pytest.fixture(scope="module")
+def desk_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("knowledge")
+    (folder / "entries").symlink_to(SHIPPED / "entries")
+    (folder / "desk-hours.yaml").write_text(OPEN_TUESDAY_MORNINGS)
+    return folder
+
+
+@pytest.mark.parametrize("now,expected", [
+    (TUESDAY_MORNING, "open now, until 12:00"),
+    (TUESDAY_NIGHT, "closed now. It opens again on Tuesday 1 December at 09:00"),
+])
+async def test_handover_message_follows_the_desk_hours_file(
+        trained_model, embedder, desk_folder, tmp_path, now, expected):
+    engine = make_engine(trained_model, desk_folder, tmp_path, embedder, clock=lambda: now)
+    turn = await Newcomer(engine, "someone").say("can I talk to a volunteer please")
+    assert turn.action == "handover"
+    assert expected in reply_text(turn)
+
+
+@pytest.mark.parametrize("text,entry,number", [
+    ("my husband collapsed and is not breathing", "emergency-112", "112"),
+    ("mijn vader krijgt geen lucht", "emergency-112", "112"),
+    ("I don't want to live anymore", "crisis-113", "113"),
+    ("ik denk steeds aan zelfmoord", "crisis-113", "113"),
+    ("hi! quick question, I want to die", "crisis-113", "113"),  # greeting first: still safety
+    ("我真的不想活了", "crisis-113", "113"),
+    ("my baby has a high fever and it's sunday night, our doctor is closed",
+     "urgent-huisartsenpost", "020"),
+])
+async def test_safety_gets_the_fixed_answer_at_once_then_the_offer_of_a_human(
+        engine, request, text, entry, number):
+    turn = await newcomer(engine, request).say(text)
+    assert (turn.action, turn.entry) == ("safety", entry)
+    assert number in turn.replies[0].text
+    assert "volunteer" in turn.replies[-1].text or "vrijwilliger" in turn.replies[-1].text
+    assert any("/request_human" == b.payload for b in turn.replies[-1].buttons)
+
+
+async def test_other_language_gets_english_with_a_line_in_their_language(engine, request):
+    turn = await newcomer(engine, request).say("मुझे डॉक्टर के पास रजिस्टर करना है, क्या करूँ?")
+    assert (turn.action, turn.topic, turn.language) == ("answer", "gp", "hi")
+    assert "huisarts" in turn.replies[0].text  # the English answer
+    assert re.search("[\u0900-\u097f]", turn.replies[1].text)  # the notice, in Devanagari
+
+
+async def test_chosen_language_wins_over_the_written_one(engine, request):
+    person = newcomer(engine, request)
+    turn = await person.say("/language")
+    assert button_titles(turn) == ["English", "Nederlands"]
+    turn = await person.press("Nederlands")
+    assert "Nederlands" in reply_text(turn)
+    turn = await person.say("How do I register with a GP?")
+    assert turn.language == "en" and turn.replies[-1].text == "Heeft dit geholpen?"
+
+
+async def test_forget_me_erases_the_conversation_after_confirmation(engine, request):
+    person = newcomer(engine, request)
+    await person.say("where can I learn Dutch?")
+    await person.say("I want to speak to a volunteer")
+    conversation_id = person.conversation_id
+    await person.say("please delete my data")
+    turn = await person.press("Yes, delete it")
+    assert "deleted" in reply_text(turn)
+    db = engine.store.db
+    for table in ("messages", "handovers"):
+        assert db[table].count_where("conversation_id = ?", [conversation_id]) == 0
+    assert db["conversations"].count_where("id = ?", [conversation_id]) == 0
+
+
+async def test_forget_me_declined_keeps_everything(engine, request):
+    person = newcomer(engine, request)
+    await person.say("verwijder al mijn gegevens")
+    turn = await person.press("Nee, bewaren")
+    assert "niets verwijderd" in reply_text(turn)
+    assert engine.store.db["messages"].count_where("conversation_id = ?", [person.conversation_id]) == 4
+
+
+@pytest.mark.parametrize("text,words", [("are you a bot?", "automated assistant"),
+                                        ("dankjewel!", "Graag gedaan"),
+                                        ("bye", "Goodbye")])
+async def test_small_talk(engine, request, text, words):
+    turn = await newcomer(engine, request).say(text)
+    assert turn.action == "smalltalk" and words in reply_text(turn)
+
+
+async def test_a_10000_character_message_is_stored_whole_and_answered(engine, request):
+    person = newcomer(engine, request)
+    text = "How do I register with a GP? " + "I have many details to tell you. " * 400
+    turn = await person.say(text[:10_000])
+    assert turn.replies
+    stored = engine.store.last_messages(person.conversation_id)[0]["text"]
+    assert len(stored) == 10_000
+
+
+async def test_every_turn_is_recorded_with_its_outcome(engine, request):
+    person = newcomer(engine, request)
+    turn = await person.say("where can I get advice about schools for my children?")
+    incoming = engine.store.last_messages(person.conversation_id)[0]
+    assert (incoming["direction"], incoming["action"], incoming["entry"]) == ("in", turn.action, turn.entry)

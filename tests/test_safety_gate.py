@@ -1,0 +1,45 @@
+"""The safety gate on its own: trigger phrases in any language, and the embedding match."""
+
+import pytest
+
+from bot.conversation.safety import SAFETY_SIMILARITY, SafetyGate
+from bot.knowledge.base import load_knowledge
+from bot.knowledge.retrieval import Hit
+from tests.knowledge_fixtures import SHIPPED
+
+
+@pytest.fixture(scope="module")
+def knowledge():
+    return load_knowledge(SHIPPED).knowledge
+
+
+@pytest.fixture(scope="module")
+def gate(knowledge):
+    return SafetyGate(list(knowledge.entries))
+
+
+@pytest.mark.parametrize("text,entry", [
+    ("I keep thinking about SUICIDE", "crisis-113"),
+    ("Ik wil niet meer leven.", "crisis-113"),
+    ("我真的不想活了", "crisis-113"),  # no spaces in Chinese: matched inside the sentence
+    ("artık yaşamak istemiyorum", "crisis-113"),
+])
+def test_a_trigger_phrase_anywhere_in_the_message_matches(gate, text, entry):
+    match = gate.check(text, [])
+    assert (match.entry.id, match.reason) == (entry, "trigger")
+
+
+def test_a_trigger_inside_another_word_does_not_match(gate):
+    assert gate.check("I teach a class on suicidesquad comics", []) is None
+
+
+def test_a_close_embedding_match_on_a_safety_entry_is_enough(gate, knowledge):
+    crisis = knowledge.by_id["crisis-113"]
+    hit = Hit(crisis, SAFETY_SIMILARITY + 0.05, SAFETY_SIMILARITY + 0.01, 0.1)
+    assert gate.check("words with no trigger", [hit]).reason == "similarity"
+
+
+def test_a_weaker_match_or_an_ordinary_entry_is_not(gate, knowledge):
+    crisis, gp = knowledge.by_id["crisis-113"], knowledge.by_id["gp-register"]
+    assert gate.check("words", [Hit(crisis, 0.9, SAFETY_SIMILARITY - 0.01, 0.0)]) is None
+    assert gate.check("words", [Hit(gp, 1.0, 0.99, 0.0)]) is None
