@@ -15,3 +15,9 @@ def data_dir(tmp_path, monkeypatch):
     folder = tmp_path / "data"
     monkeypatch.setenv("WEGWIJS_DATA_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir(tmp_path_factory):
+    """A data folder for the session: the knowledge index is embedded once, not per test."""
+    return tmp_path_factory.mktemp("shared-data")

@@ -41,8 +41,8 @@ def trained_model():
 
 
 @pytest.fixture(scope="session")
-def engine(trained_model, embedder, tmp_path_factory):
-    return make_engine(trained_model, SHIPPED, tmp_path_factory.mktemp("data"), embedder)
+def engine(trained_model, embedder, shared_data_dir):
+    return make_engine(trained_model, SHIPPED, shared_data_dir, embedder)
 
 
 @pytest.fixture(scope="session")
