@@ -126,19 +126,23 @@ def kb_list(settings: Settings, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Train even if a model for the same data exists.")
 @click.pass_obj
 def train(settings: Settings, force: bool) -> None:
-    """Validate the training data (`rasa data validate`) and train the Rasa model."""
+    """Train the Rasa model when its data changed, once `rasa data validate` passes."""
     from bot.conversation import training
 
     knowledge = load_valid_knowledge(settings)
+    current = training.model_path(settings, knowledge)
+    if current.is_file() and not force:
+        click.echo(f"model up to date: {current}")
+        return
     validation = training.validate(knowledge)
     if validation.returncode != 0:
         raise click.ClickException(f"rasa data validate found problems:\n{validation.stdout}{validation.stderr}")
     click.echo("training data valid")
     try:
-        model_path, trained = training.train(settings, knowledge, force=force)
+        model_path, _ = training.train(settings, knowledge, force=True)
     except training.TrainingFailed as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"model {'trained' if trained else 'up to date'}: {model_path}")
+    click.echo(f"model trained: {model_path}")
 
 
 def open_engine(settings: Settings, store, model_path=None):
