@@ -19,7 +19,7 @@ from bot.settings import Settings
 from tests.conversation_fixtures import (
     TUESDAY_MORNING, TUESDAY_NIGHT, Newcomer, button_titles, make_engine, reply_text,
 )
-from tests.knowledge_fixtures import SHIPPED
+from tests.knowledge_fixtures import SHIPPED, copy_shipped
 
 OPEN_TUESDAY_MORNINGS = """\
 verified: true
@@ -151,9 +151,13 @@ async def test_out_of_scope_is_declined_never_answered_from_an_entry(engine, req
     assert not any(link in reply_text(turn) for link in ("https://", "http://"))
 
 
-async def test_an_unknown_municipal_question_says_what_it_can_do_and_offers_a_volunteer(engine, request):
-    person = newcomer(engine, request)
-    turn = await person.say("help with forms")
+async def test_a_question_the_knowledge_base_cannot_answer_says_what_it_can_do(
+        trained_model, embedder, tmp_path):
+    """A knowledge base without housing entries: a housing question finds nothing close."""
+    folder = copy_shipped(tmp_path / "knowledge", ["gp-register", "gp-costs"])
+    engine = make_engine(trained_model, folder, tmp_path / "data", embedder)
+    person = Newcomer(engine, "someone")
+    turn = await person.say("how do I find a rental apartment?")
     assert (turn.action, turn.entry) == ("fallback", None)
     assert "I can help with: finding a GP" in reply_text(turn)
     assert (await person.press("Yes, connect me")).action == "handover"
