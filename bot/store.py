@@ -80,9 +80,6 @@ class Store:
             return self.conversation(channel, user_ref)
         return _conversation(rows[0])
 
-    def conversation_by_id(self, conversation_id: int) -> Conversation:
-        return _conversation(self.db["conversations"].get(conversation_id))
-
     def set_language(self, conversation_id: int, *, detected: str | None = None,
                      chosen: str | None = None) -> None:
         changes = {k: v for k, v in (("language", detected), ("chosen_language", chosen)) if v}

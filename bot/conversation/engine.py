@@ -111,13 +111,15 @@ class Engine:
         conversation = self.store.conversation(channel, user_ref)
         async with self._locks[conversation.id]:
             message_id = self.store.add_incoming(conversation.id, text)
-            rasa_text, written = self._understand(conversation.id, text)
-            conversation = self.store.conversation_by_id(conversation.id)
-            slots = {"language": answer_language(conversation.language, conversation.chosen_language),
+            rasa_text, detected = self._understand(text)
+            self.store.set_language(conversation.id, detected=detected)
+            written = detected or conversation.language or "en"
+            slots = {"language": answer_language(written, conversation.chosen_language),
                      "user_language": written}
             tracker = await self.processor.handle(str(conversation.id), rasa_text, slots)
-            turn = self._turn(text, written, tracker, conversation.id)
-            if "action_forget_me" in _actions_of_turn(tracker):
+            events = _events_of_turn(tracker)
+            turn = self._turn(text, written, events, tracker.latest_message.intent, conversation.id)
+            if any(isinstance(e, ActionExecuted) and e.action_name == "action_forget_me" for e in events):
                 self.processor.forget(str(conversation.id))
             else:
                 self.store.record_outcome(message_id, turn.action, turn.entry, turn.confidence)
@@ -125,33 +127,27 @@ class Engine:
                     self.store.add_outgoing(conversation.id, reply.text)
         return _with_latency(turn, started)
 
-    def _understand(self, conversation_id: int, text: str) -> tuple[str, str]:
-        """The text for Rasa (a payload when the safety gate decides) and the written language."""
+    def _understand(self, text: str) -> tuple[str, str | None]:
+        """The text for Rasa (a payload when the safety gate decides) and the language it is
+        written in (None for a button or command, or when it cannot be told)."""
         text = text.strip()
         command = COMMANDS.get(text.split(" ")[0].lower()) if text.startswith("/") else None
         if command:
             text = command
-        conversation = self.store.conversation_by_id(conversation_id)
         if text.startswith("/") and text[1:].split("{")[0] in self.intents:
-            return text, conversation.language or "en"  # a button or command: no language in it
+            return text, None  # a button or command: no language in it
         text = text.lstrip("/")[:MAX_QUERY_CHARS]
-        detected = self.languages.detect(text)
-        self.store.set_language(conversation_id, detected=detected)
-        written = detected or conversation.language or "en"
-        retriever = self.knowledge.retriever
-        match = self.safety_gate.check(text, retriever.rank(retriever.embedder.query(text), text))
-        if match:
-            return f'/safety{{"entry_id": "{match.entry.id}"}}', written
-        return text, written
+        match = self.safety_gate.check(text, self.knowledge.retriever.search(text, limit=1))
+        rasa_text = f'/safety{{"entry_id": "{match.entry.id}"}}' if match else text
+        return rasa_text, self.languages.detect(text)
 
-    def _turn(self, text: str, written: str, tracker: DialogueStateTracker, conversation_id: int) -> Turn:
-        events = _events_of_turn(tracker)
+    def _turn(self, text: str, written: str, events: list, intent: dict, conversation_id: int) -> Turn:
         actions = [e.action_name for e in events if isinstance(e, ActionExecuted)]
         slots = {e.key: e.value for e in events if isinstance(e, SlotSet)}
         entry = self.knowledge.retriever.knowledge.by_id.get(slots.get("entry_id") or "")
         action = _outcome(actions, entry)
         about_entry = action in ("answer", "clarify", "safety")
-        confidence = slots.get("confidence") if about_entry else tracker.latest_message.intent.get("confidence")
+        confidence = slots.get("confidence") if about_entry else intent.get("confidence")
         handover = self.store.active_handover(conversation_id) if action == "handover" else None
         return Turn(
             text=text, language=written, action=action,
@@ -165,13 +161,10 @@ class Engine:
 
 
 def _events_of_turn(tracker: DialogueStateTracker) -> list:
+    """The events after the newcomer's latest message: what the assistant did with it."""
     events = list(tracker.events)
     last_user = max(i for i, e in enumerate(events) if isinstance(e, UserUttered))
     return events[last_user + 1:]
-
-
-def _actions_of_turn(tracker: DialogueStateTracker) -> list[str]:
-    return [e.action_name for e in _events_of_turn(tracker) if isinstance(e, ActionExecuted)]
 
 
 def _outcome(actions: list[str], entry: Entry | None) -> str:
