@@ -10,7 +10,7 @@ APT_PACKAGES := libfreetype-dev libqhull-dev pkg-config
 .PHONY: run test setup model rasa-model
 
 run: setup
-	$(BIN)/wegwijs chat
+	$(BIN)/wegwijs serve
 
 test: setup
 	$(BIN)/pytest -q

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import click
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 
 @click.group()
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Wegwijs: the assistant for international newcomers in Amstelveen."""
-    ctx.obj = Settings.from_env()
+    try:
+        ctx.obj = Settings.from_env()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from error
 
 
 @cli.command()
@@ -174,6 +177,36 @@ def chat(settings: Settings) -> None:
 
     store = Store(settings.data_dir / "wegwijs.db")
     asyncio.run(run_console(open_engine(settings, store)))
+
+
+@cli.command()
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Serve the configured channels until SIGTERM or Ctrl-C.
+
+    Telegram when TELEGRAM_BOT_TOKEN is set; with no channel configured, the console chat.
+    """
+    import asyncio
+
+    from telegram.error import TelegramError
+
+    from bot.serve import serve_channels
+    from bot.store import Store
+
+    settings: Settings = ctx.obj
+    if settings.telegram is None:
+        click.echo("No chat channel configured (TELEGRAM_BOT_TOKEN is not set): "
+                   "starting the console chat.", err=True)
+        ctx.invoke(chat)
+        return
+    if settings.telegram.desk_chat_id is None:
+        raise click.ClickException("TELEGRAM_DESK_CHAT_ID is not set: without the desk group no "
+                                   "volunteer would see a handover (see the README, 'Telegram')")
+    engine = open_engine(settings, Store(settings.data_dir / "wegwijs.db"))
+    try:
+        asyncio.run(serve_channels(settings, engine))
+    except TelegramError as error:
+        raise click.ClickException(f"Telegram: {error}") from error
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,51 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HUB_MODEL = "intfloat/multilingual-e5-small"
 
 
+class SettingsError(ValueError):
+    """An environment variable with a value that cannot be used."""
+
+
+def _number(name: str, default: str, kind=int):
+    value = os.environ.get(name, "").strip() or default
+    try:
+        return kind(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {value!r}") from None
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wegwijs"
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str
+    desk_chat_id: int | None  # the volunteers' forum supergroup
+    api_base_url: str | None  # None: Telegram's own Bot API
+    webhook_url: str | None  # set together with webhook_secret: webhook mode, else polling
+    webhook_secret: str | None
+    webhook_listen: str
+    webhook_port: int
+
+    @property
+    def uses_webhook(self) -> bool:
+        return bool(self.webhook_url and self.webhook_secret)
+
+    @classmethod
+    def from_env(cls) -> "TelegramSettings | None":
+        """The Telegram settings, or None when no bot token is set."""
+        token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+        if not token:
+            return None
+        return cls(
+            token=token,
+            desk_chat_id=_number("TELEGRAM_DESK_CHAT_ID", "0") or None,
+            api_base_url=os.environ.get("TELEGRAM_API_BASE_URL") or None,
+            webhook_url=os.environ.get("TELEGRAM_WEBHOOK_URL") or None,
+            webhook_secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            webhook_listen=os.environ.get("TELEGRAM_WEBHOOK_LISTEN", "127.0.0.1"),
+            webhook_port=_number("TELEGRAM_WEBHOOK_PORT", "8443"),
+        )
 
 
 @dataclass(frozen=True)
@@ -21,6 +65,8 @@ class Settings:
     cache_dir: Path
     model: str  # a folder, or a hub model name such as intfloat/multilingual-e5-small
     rasa_model_dir: Path  # trained Rasa models (wegwijs train)
+    handover_patience: dt.timedelta  # no volunteer reply by then: the newcomer is told
+    telegram: TelegramSettings | None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -31,6 +77,9 @@ class Settings:
             cache_dir=cache_dir,
             model=os.environ.get("WEGWIJS_MODEL", str(cache_dir / "multilingual-e5-small")),
             rasa_model_dir=Path(os.environ.get("WEGWIJS_RASA_MODEL_DIR", PROJECT_ROOT / "models")),
+            handover_patience=dt.timedelta(
+                minutes=_number("WEGWIJS_HANDOVER_PATIENCE_MINUTES", "10", float)),
+            telegram=TelegramSettings.from_env(),
         )
 
     @property

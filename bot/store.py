@@ -1,23 +1,44 @@
-"""The conversation store (SQLite via sqlite-utils): conversations, messages, handovers.
+"""The conversation store (SQLite via sqlite-utils): conversations, messages, handovers,
+the desk thread of each conversation, and the bookkeeping of the channels.
 
 A conversation is one newcomer on one channel (`channel`, `user_ref`). Every incoming
 message is written before it is processed. What a message said is kept only as long as the
 conversation exists: `forget` erases the conversation with everything that hangs off it.
+Times are ISO strings in UTC from the store's clock, which tests replace.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
 
 HANDOVER_OPEN_STATES = ("waiting", "open")
+DELIVERIES_KEPT = dt.timedelta(days=2)  # channels redeliver within hours, not days
+
+Clock = Callable[[], dt.datetime]
+
+# Table -> columns. New columns are added to existing files when the code gains them.
+TABLES = {
+    "conversations": {"id": int, "channel": str, "user_ref": str, "language": str,
+                      "chosen_language": str, "created_at": str},
+    "messages": {"id": int, "conversation_id": int, "direction": str, "text": str,
+                 "action": str, "entry": str, "confidence": float, "author": str, "at": str},
+    "handovers": {"id": int, "conversation_id": int, "status": str, "language": str,
+                  "topic": str, "question": str, "bot_answer": str, "opened_at": str,
+                  "claimed_by": str, "first_reply_at": str, "notified_at": str, "closed_at": str},
+    "desk_threads": {"conversation_id": int, "thread_id": int},
+    "deliveries": {"key": str, "at": str},
+    "button_payloads": {"key": str, "payload": str},
+}
 
 
-def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -33,16 +54,24 @@ class Conversation:
 class Handover:
     id: int
     conversation_id: int
-    status: str
+    status: str  # waiting (no volunteer yet), open (a volunteer is on it), closed
     language: str
     topic: str | None
     question: str | None
     bot_answer: str | None
     opened_at: str
+    claimed_by: str | None = None
+    first_reply_at: str | None = None  # a volunteer's first message to the newcomer
+    notified_at: str | None = None  # when the newcomer was told it takes longer
+    closed_at: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in HANDOVER_OPEN_STATES
 
 
 class Store:
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None, clock: Clock = utc_now):
         """`path` None keeps everything in memory (one-off runs such as `wegwijs ask`)."""
         if path is None:
             self.db = sqlite_utils.Database(memory=True)
@@ -50,23 +79,25 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite_utils.Database(path)
             self.db.enable_wal()
+        self.clock = clock
         self._create_tables()
 
+    def now(self) -> str:
+        return self.clock().astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+
     def _create_tables(self) -> None:
-        self.db["conversations"].create(
-            {"id": int, "channel": str, "user_ref": str, "language": str,
-             "chosen_language": str, "created_at": str},
-            pk="id", not_null={"channel", "user_ref"}, if_not_exists=True)
+        keys = {"desk_threads": "conversation_id", "deliveries": "key", "button_payloads": "key"}
+        for name, columns in TABLES.items():
+            table = self.db[name]
+            table.create(columns, pk=keys.get(name, "id"), if_not_exists=True)
+            for column, kind in columns.items():
+                if column not in table.columns_dict:
+                    table.add_column(column, kind)
         self.db["conversations"].create_index(["channel", "user_ref"], unique=True, if_not_exists=True)
-        self.db["messages"].create(
-            {"id": int, "conversation_id": int, "direction": str, "text": str, "action": str,
-             "entry": str, "confidence": float, "at": str},
-            pk="id", foreign_keys=[("conversation_id", "conversations", "id")], if_not_exists=True)
         self.db["messages"].create_index(["conversation_id"], if_not_exists=True)
-        self.db["handovers"].create(
-            {"id": int, "conversation_id": int, "status": str, "language": str, "topic": str,
-             "question": str, "bot_answer": str, "opened_at": str, "closed_at": str},
-            pk="id", foreign_keys=[("conversation_id", "conversations", "id")], if_not_exists=True)
+        self.db["handovers"].create_index(["conversation_id"], if_not_exists=True)
+        self.db["desk_threads"].create_index(["thread_id"], unique=True, if_not_exists=True)
+        self.db["deliveries"].create_index(["at"], if_not_exists=True)
 
     # conversations
 
@@ -76,9 +107,13 @@ class Store:
             "channel = ? and user_ref = ?", [channel, user_ref], limit=1))
         if not rows:
             self.db["conversations"].insert(
-                {"channel": channel, "user_ref": user_ref, "created_at": utc_now()})
+                {"channel": channel, "user_ref": user_ref, "created_at": self.now()})
             return self.conversation(channel, user_ref)
         return _conversation(rows[0])
+
+    def conversation_with_id(self, conversation_id: int) -> Conversation | None:
+        rows = list(self.db["conversations"].rows_where("id = ?", [conversation_id]))
+        return _conversation(rows[0]) if rows else None
 
     def set_language(self, conversation_id: int, *, detected: str | None = None,
                      chosen: str | None = None) -> None:
@@ -89,20 +124,26 @@ class Store:
     def forget(self, conversation_id: int) -> None:
         """Erase the conversation and everything stored about it."""
         with self.db.conn:
-            for table in ("messages", "handovers"):
+            for table in ("messages", "handovers", "desk_threads"):
                 self.db[table].delete_where("conversation_id = ?", [conversation_id])
             self.db["conversations"].delete_where("id = ?", [conversation_id])
 
     # messages
 
     def add_incoming(self, conversation_id: int, text: str) -> int:
-        return self.db["messages"].insert(
-            {"conversation_id": conversation_id, "direction": "in", "text": text, "at": utc_now()}
-        ).last_pk
+        return self._add_message(conversation_id, "in", text)
 
     def add_outgoing(self, conversation_id: int, text: str) -> None:
-        self.db["messages"].insert(
-            {"conversation_id": conversation_id, "direction": "out", "text": text, "at": utc_now()})
+        self._add_message(conversation_id, "out", text)
+
+    def add_from_desk(self, conversation_id: int, author: str, text: str, *, internal: bool = False) -> None:
+        """A volunteer's message to the newcomer, or an internal note (`internal`)."""
+        self._add_message(conversation_id, "note" if internal else "volunteer", text, author=author)
+
+    def _add_message(self, conversation_id: int, direction: str, text: str, **extra) -> int:
+        return self.db["messages"].insert({
+            "conversation_id": conversation_id, "direction": direction, "text": text,
+            "at": self.now(), **extra}).last_pk
 
     def record_outcome(self, message_id: int, action: str, entry: str | None,
                        confidence: float | None) -> None:
@@ -124,7 +165,8 @@ class Store:
             "conversation_id = ? and direction = 'out'", [conversation_id], order_by="id desc", limit=1))
         return rows[0]["text"] if rows else None
 
-    def last_messages(self, conversation_id: int, limit: int = 10) -> list[dict]:
+    def last_messages(self, conversation_id: int, limit: int | None = 10) -> list[dict]:
+        """The conversation's latest messages, oldest first (all of them when `limit` is None)."""
         rows = self.db["messages"].rows_where(
             "conversation_id = ?", [conversation_id], order_by="id desc", limit=limit)
         return list(reversed(list(rows)))
@@ -139,16 +181,106 @@ class Store:
             return current
         pk = self.db["handovers"].insert({
             "conversation_id": conversation_id, "status": "waiting", "language": language,
-            "topic": topic, "question": question, "bot_answer": bot_answer, "opened_at": utc_now(),
+            "topic": topic, "question": question, "bot_answer": bot_answer, "opened_at": self.now(),
         }).last_pk
-        return _handover(self.db["handovers"].get(pk))
+        return self.handover(pk)
+
+    def handover(self, handover_id: int) -> Handover:
+        return _handover(self.db["handovers"].get(handover_id))
 
     def active_handover(self, conversation_id: int) -> Handover | None:
-        placeholders = ", ".join("?" for _ in HANDOVER_OPEN_STATES)
+        rows = self._active_handovers("conversation_id = ?", [conversation_id])
+        return rows[0] if rows else None
+
+    def last_handover(self, conversation_id: int) -> Handover | None:
         rows = list(self.db["handovers"].rows_where(
-            f"conversation_id = ? and status in ({placeholders})",
-            [conversation_id, *HANDOVER_OPEN_STATES], limit=1))
+            "conversation_id = ?", [conversation_id], order_by="id desc", limit=1))
         return _handover(rows[0]) if rows else None
+
+    def active_handovers(self) -> list[Handover]:
+        """Every waiting or open handover, oldest first."""
+        return self._active_handovers("1 = 1", [])
+
+    def _active_handovers(self, where: str, params: list) -> list[Handover]:
+        placeholders = ", ".join("?" for _ in HANDOVER_OPEN_STATES)
+        rows = self.db["handovers"].rows_where(
+            f"{where} and status in ({placeholders})", [*params, *HANDOVER_OPEN_STATES], order_by="id")
+        return [_handover(row) for row in rows]
+
+    def claim(self, handover_id: int, volunteer: str) -> None:
+        self.db["handovers"].update(handover_id, {"claimed_by": volunteer, "status": "open"})
+
+    def record_desk_reply(self, handover_id: int, volunteer: str) -> None:
+        """A volunteer wrote to the newcomer: the handover is open (and theirs, if unclaimed)."""
+        current = self.handover(handover_id)
+        self.db["handovers"].update(handover_id, {
+            "status": "open", "claimed_by": current.claimed_by or volunteer,
+            "first_reply_at": current.first_reply_at or self.now()})
+
+    def record_notice(self, handover_id: int) -> None:
+        self.db["handovers"].update(handover_id, {"notified_at": self.now()})
+
+    def close_handover(self, handover_id: int) -> None:
+        self.db["handovers"].update(handover_id, {"status": "closed", "closed_at": self.now()})
+
+    def unanswered_handovers(self, opened_before: dt.datetime) -> list[Handover]:
+        """Active handovers no volunteer has written in, opened before the moment, not yet
+        followed by a notice to the newcomer."""
+        cutoff = opened_before.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+        return self._active_handovers(
+            "first_reply_at is null and notified_at is null and opened_at <= ?", [cutoff])
+
+    def counts_since(self, moment: dt.datetime) -> dict[str, int]:
+        """What happened since the moment: new conversations, messages by outcome, handovers."""
+        since = moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+        one = lambda sql: self.db.execute(sql, [since]).fetchone()[0]  # noqa: E731
+        counts = {
+            "conversations": one("select count(*) from conversations where created_at >= ?"),
+            "messages": one("select count(*) from messages where direction = 'in' and at >= ?"),
+            "handovers opened": one("select count(*) from handovers where opened_at >= ?"),
+            "handovers closed": one("select count(*) from handovers where closed_at >= ?"),
+        }
+        for action, count in self.db.execute(
+                "select action, count(*) from messages where direction = 'in' and at >= ? "
+                "and action is not null group by action order by action", [since]):
+            counts[action] = count
+        return counts
+
+    # the desk thread of each conversation
+
+    def desk_thread(self, conversation_id: int) -> int | None:
+        rows = list(self.db["desk_threads"].rows_where("conversation_id = ?", [conversation_id]))
+        return rows[0]["thread_id"] if rows else None
+
+    def conversation_of_thread(self, thread_id: int) -> Conversation | None:
+        rows = list(self.db["desk_threads"].rows_where("thread_id = ?", [thread_id]))
+        return self.conversation_with_id(rows[0]["conversation_id"]) if rows else None
+
+    def set_desk_thread(self, conversation_id: int, thread_id: int) -> None:
+        self.db["desk_threads"].upsert({"conversation_id": conversation_id, "thread_id": thread_id},
+                                       pk="conversation_id")
+
+    # channel bookkeeping
+
+    def first_delivery(self, key: str) -> bool:
+        """True the first time a channel delivers this update or message id, False on repeats."""
+        now = self.clock()
+        with self.db.conn:
+            self.db["deliveries"].delete_where(
+                "at < ?", [(now - DELIVERIES_KEPT).astimezone(dt.timezone.utc).isoformat()])
+            cursor = self.db.execute(
+                "insert or ignore into deliveries (key, at) values (?, ?)", [key, self.now()])
+        return cursor.rowcount == 1
+
+    def button_key(self, payload: str) -> str:
+        """A short key for a button payload, for channels that limit button data (Telegram: 64 bytes)."""
+        key = hashlib.sha256(payload.encode()).hexdigest()[:20]
+        self.db["button_payloads"].upsert({"key": key, "payload": payload}, pk="key")
+        return key
+
+    def button_payload(self, key: str) -> str | None:
+        rows = list(self.db["button_payloads"].rows_where("key = ?", [key]))
+        return rows[0]["payload"] if rows else None
 
 
 def _conversation(row: dict) -> Conversation:
@@ -157,5 +289,4 @@ def _conversation(row: dict) -> Conversation:
 
 
 def _handover(row: dict) -> Handover:
-    return Handover(row["id"], row["conversation_id"], row["status"], row["language"],
-                    row["topic"], row["question"], row["bot_answer"], row["opened_at"])
+    return Handover(**{name: row[name] for name in Handover.__dataclass_fields__})

@@ -1,7 +1,10 @@
 import pytest
 
+from bot.conversation import training
 from bot.embedding import Embedder
+from bot.knowledge.base import load_knowledge
 from bot.settings import Settings
+from tests.knowledge_fixtures import SHIPPED
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +24,10 @@ def data_dir(tmp_path, monkeypatch):
 def shared_data_dir(tmp_path_factory):
     """A data folder for the session: the knowledge index is embedded once, not per test."""
     return tmp_path_factory.mktemp("shared-data")
+
+
+@pytest.fixture(scope="session")
+def trained_model():
+    """The model `make setup` trained (trained here if it is missing)."""
+    model, _ = training.train(Settings.from_env(), load_knowledge(SHIPPED).knowledge)
+    return model

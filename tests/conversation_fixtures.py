@@ -18,11 +18,12 @@ TUESDAY_NIGHT = dt.datetime(2026, 11, 24, 22, 0, tzinfo=dt.timezone.utc)
 
 
 def make_engine(model: Path, knowledge_dir: Path, data_dir: Path, embedder: Embedder,
-                clock=lambda: TUESDAY_MORNING) -> Engine:
+                clock=lambda: TUESDAY_MORNING, store_dir: Path | None = None) -> Engine:
+    """`store_dir` holds the conversation store when it should not sit beside the index."""
     settings = Settings.from_env()
     index = EmbeddingStore(data_dir / "knowledge-index.db", embedder, settings.model)
     knowledge = LiveKnowledge(knowledge_dir, index, embedder)
-    return Engine(model, knowledge, Store(data_dir / "wegwijs.db"), clock=clock)
+    return Engine(model, knowledge, Store((store_dir or data_dir) / "wegwijs.db", clock=clock))
 
 
 class Newcomer:

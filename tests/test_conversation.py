@@ -12,10 +12,8 @@ import re
 
 import pytest
 
-from bot.conversation import training
 from bot.knowledge.answers import render_answer
 from bot.knowledge.base import load_knowledge
-from bot.settings import Settings
 from tests.conversation_fixtures import (
     TUESDAY_MORNING, TUESDAY_NIGHT, Newcomer, button_titles, make_engine, reply_text,
 )
@@ -30,14 +28,6 @@ location:
   en: the public hall
   nl: de publiekshal
 """
-
-
-@pytest.fixture(scope="session")
-def trained_model():
-    """The model `make setup` trained (trained here if it is missing)."""
-    knowledge = load_knowledge(SHIPPED).knowledge
-    model, _ = training.train(Settings.from_env(), knowledge)
-    return model
 
 
 @pytest.fixture(scope="session")

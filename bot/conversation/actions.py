@@ -7,8 +7,6 @@ events, with texts from domain.yml where the text is fixed.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -43,8 +41,7 @@ class Knowledge(Protocol):
 @dataclass(frozen=True)
 class Services:
     knowledge: Knowledge  # the live knowledge base (bot.knowledge.live.LiveKnowledge)
-    store: Store
-    clock: Callable[[], dt.datetime]  # an aware "now", replaceable in tests
+    store: Store  # also the clock: `store.clock()` is "now", replaceable in tests
 
 
 def decide(hits: list[Hit]) -> str:
@@ -92,7 +89,7 @@ class ServiceAction(Action):
         """The entry's answer in the answer language, plus a line when that is not theirs."""
         language = tracker.get_slot("language")
         knowledge = self.retriever.knowledge
-        text = render_answer(entry, language, knowledge.desk_hours, self.services.clock())
+        text = render_answer(entry, language, knowledge.desk_hours, self.services.store.clock())
         events: list[Event] = [BotUttered(text, metadata={"entry": entry.id})]
         if language == "en" and tracker.get_slot("user_language") not in ANSWER_LANGUAGES:
             events.append(await _utter("utter_english_only", nlg, tracker, output_channel))
@@ -177,7 +174,7 @@ class Handover(ServiceAction):
             bot_answer=store.last_answer(conversation_id),
         )
         language = tracker.get_slot("language")
-        desk = self.retriever.knowledge.desk_hours.status(self.services.clock()).describe(language)
+        desk = self.retriever.knowledge.desk_hours.status(self.services.store.clock()).describe(language)
         requested = await nlg.generate("utter_handover_requested", tracker, output_channel.name())
         return [create_bot_utterance({**requested, "text": f"{requested['text']} {desk}"})]
 

@@ -9,11 +9,9 @@ handover, smalltalk, fallback) is read back from the events Rasa logged.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,7 +19,9 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.conversation.actions import Services, in_process_actions
-from bot.conversation.language import LanguageDetector, answer_language, shared_vocabulary
+from bot.conversation.language import (
+    DEFAULT_LANGUAGE, LanguageDetector, answer_language, shared_vocabulary,
+)
 from bot.conversation.processor import InProcessActionsProcessor
 from bot.conversation.safety import SafetyGate
 from bot.knowledge.entries import Entry
@@ -30,7 +30,7 @@ from bot.embedding import Embedder
 from bot.knowledge.live import LiveKnowledge, open_knowledge
 from bot.knowledge.retrieval import MAX_QUERY_CHARS
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Conversation, Store
 
 # Commands a newcomer can type, as the intents they stand for.
 COMMANDS = {
@@ -75,18 +75,13 @@ class Turn:
         return json.dumps(fields, ensure_ascii=False)
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 class Engine:
-    def __init__(self, model_path: Path, knowledge: LiveKnowledge, store: Store,
-                 clock: Callable[[], dt.datetime] = _utc_now):
+    def __init__(self, model_path: Path, knowledge: LiveKnowledge, store: Store):
         self.knowledge = knowledge
         self.store = store
         self.languages = LanguageDetector(shared_vocabulary(knowledge.retriever.knowledge))
         self.processor = InProcessActionsProcessor(
-            model_path, in_process_actions(Services(knowledge, store, clock)))
+            model_path, in_process_actions(Services(knowledge, store)))
         self.intents = set(self.processor.domain.intents)
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._gate: tuple[object, SafetyGate] | None = None
@@ -113,7 +108,7 @@ class Engine:
             message_id = self.store.add_incoming(conversation.id, text)
             rasa_text, detected = self._understand(text)
             self.store.set_language(conversation.id, detected=detected)
-            written = detected or conversation.language or "en"
+            written = detected or conversation.language or DEFAULT_LANGUAGE
             slots = {"language": answer_language(written, conversation.chosen_language),
                      "user_language": written}
             tracker = await self.processor.handle(str(conversation.id), rasa_text, slots)
@@ -126,6 +121,22 @@ class Engine:
                 for reply in turn.replies:
                     self.store.add_outgoing(conversation.id, reply.text)
         return _with_latency(turn, started)
+
+    async def render(self, conversation: Conversation, response: str, **values: str) -> Reply:
+        """A fixed response of domain.yml (`utter_...`) in the conversation's language, such
+        as the notices a channel sends during a handover."""
+        tracker = DialogueStateTracker.from_events(
+            str(conversation.id),
+            [SlotSet("language", self.answer_language(conversation)),
+             SlotSet("user_language", conversation.language or DEFAULT_LANGUAGE)],
+            slots=self.processor.domain.slots)
+        message = await self.processor.nlg.generate(response, tracker, "wegwijs", **values)
+        return _reply_from(message["text"], message.get("buttons"))
+
+    @staticmethod
+    def answer_language(conversation: Conversation) -> str:
+        """English or Dutch: the one chosen, else the one last written in (English otherwise)."""
+        return answer_language(conversation.language or DEFAULT_LANGUAGE, conversation.chosen_language)
 
     def _understand(self, text: str) -> tuple[str, str | None]:
         """The text for Rasa (a payload when the safety gate decides) and the language it is
@@ -178,8 +189,11 @@ def _outcome(actions: list[str], entry: Entry | None) -> str:
 
 
 def _reply(event: BotUttered) -> Reply:
-    buttons = event.data.get("buttons") or []
-    return Reply(event.text or "", tuple(Button(b["title"], b["payload"]) for b in buttons))
+    return _reply_from(event.text, event.data.get("buttons"))
+
+
+def _reply_from(text: str | None, buttons: list[dict] | None) -> Reply:
+    return Reply(text or "", tuple(Button(b["title"], b["payload"]) for b in buttons or []))
 
 
 def _with_latency(turn: Turn, started: float) -> Turn:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import string
 
-from lingua import Language, LanguageDetectorBuilder
+from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
 from bot.knowledge.base import KnowledgeBase
 
@@ -67,3 +67,11 @@ def answer_language(written: str | None, chosen: str | None) -> str:
     if chosen in ANSWER_LANGUAGES:
         return chosen
     return written if written in ANSWER_LANGUAGES else DEFAULT_LANGUAGE
+
+
+def language_name(code: str) -> str:
+    """The English name of a language code ("hi" -> "Hindi"), or the code when unknown."""
+    try:
+        return Language.from_iso_code_639_1(IsoCode639_1.from_str(code)).name.title()
+    except ValueError:
+        return code

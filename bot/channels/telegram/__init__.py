@@ -1,0 +1,1 @@
+"""Telegram: newcomers in private chats, volunteers in the desk forum group."""

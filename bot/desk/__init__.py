@@ -1,0 +1,1 @@
+"""The volunteers' desk: what volunteers see, and when a waiting newcomer hears from us."""

@@ -1,0 +1,270 @@
+"""The Telegram channel end to end: the real python-telegram-bot polling a fake Bot API
+server over HTTP, the real engine (trained Rasa model, multilingual model) and a real
+SQLite store. Each test is one newcomer (their own chat id) and, where needed, the desk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.conversation_fixtures import TUESDAY_MORNING, make_engine
+from tests.fake_bot_api import FakeBotApi, group_media, group_text, private_media, private_text
+from tests.knowledge_fixtures import SHIPPED
+from tests.telegram_fixtures import DESK, MovableClock, TelegramUser, button_titles, start_bot
+
+OTHER_GROUP = -1009999999999
+SETTLE = 0.5  # seconds to let a wrongly sent reply arrive before checking there is none
+_user_ids = itertools.count(5001)
+
+
+@pytest.fixture(scope="module")
+def api():
+    with FakeBotApi() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def clock():
+    return MovableClock(TUESDAY_MORNING)
+
+
+@pytest.fixture(scope="module")
+def engine(trained_model, embedder, shared_data_dir, tmp_path_factory, clock):
+    return make_engine(trained_model, SHIPPED, shared_data_dir, embedder, clock=clock,
+                       store_dir=tmp_path_factory.mktemp("telegram-store"))
+
+
+@pytest.fixture
+def newcomer(api):
+    return TelegramUser(api, next(_user_ids))
+
+
+def handover_of(engine, newcomer):
+    conversation = engine.store.conversation("telegram", str(newcomer.id))
+    return engine.store.active_handover(conversation.id)
+
+
+async def open_handover(api, engine, newcomer, question: str):
+    """The newcomer asks a question, then for a volunteer: returns the card the desk got."""
+    newcomer.say(question)
+    await newcomer.reply_containing("Did this help?")
+    newcomer.say("/human")
+    await newcomer.reply_containing("I've asked a volunteer")
+    handover = handover_of(engine, newcomer)
+    return await api.until("sendMessage", lambda c: c.params["chat_id"] == DESK
+                           and c.params["text"].startswith(f"Handover #{handover.id}\n"))
+
+
+async def desk_says(api, text: str, thread: int | None, chat: int = DESK, first_name: str = "Anna"):
+    api.push(group_text(chat, text, thread_id=thread, first_name=first_name))
+
+
+async def desk_reply(api, thread: int, fragment: str):
+    return await api.until("sendMessage", lambda c: c.params["chat_id"] == DESK
+                           and c.params.get("message_thread_id") == thread and fragment in c.params["text"])
+
+
+async def test_question_gets_the_answer_with_its_source_and_inline_feedback_buttons(api, engine, newcomer):
+    async with start_bot(api, engine):
+        newcomer.say("how do I register with a huisarts?")
+        feedback = await newcomer.reply_containing("Did this help?")
+        answer = newcomer.received()[-2]
+        assert "https://" in answer.params["text"]
+        assert button_titles(feedback) == ["Yes", "No"]
+        assert all(len(b["callback_data"].encode()) <= 64
+                   for row in feedback.params["reply_markup"]["inline_keyboard"] for b in row)
+        newcomer.press(feedback, "Yes")
+        await newcomer.reply_containing("Good to hear")
+        assert api.calls_to("answerCallbackQuery")
+
+
+async def test_start_shows_the_topic_menu_whose_buttons_answer(api, engine, newcomer):
+    async with start_bot(api, engine):
+        newcomer.say("/start")
+        menu = await newcomer.reply(lambda c: "reply_markup" in c.params)
+        assert "Learn Dutch" in button_titles(menu) and "Talk to a volunteer" in button_titles(menu)
+        newcomer.press(menu, "Learn Dutch")
+        await newcomer.reply_containing("Did this help?")
+        assert "Taalhuis" in newcomer.received()[-2].params["text"]
+
+
+async def test_handover_from_question_to_desk_topic_and_back_to_the_bot(api, engine, newcomer):
+    async with start_bot(api, engine):
+        card = await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
+        thread = card.params["message_thread_id"]
+        handover = handover_of(engine, newcomer)
+        title = f"#{handover.id} · GP · EN · Telegram"
+        assert api.calls_to("createForumTopic")[-1].params == {"chat_id": DESK, "name": title}
+        for line in ("Language: English (en)", "Topic: GP", "Channel: Telegram", "Desk: ",
+                     "Question: how do I register with a huisarts?", "Wegwijs answered: "):
+            assert line in card.params["text"]
+
+        sent_before = len(newcomer.received())
+        newcomer.say("Are you there? I have been waiting for a GP for weeks")
+        await api.until("copyMessage", lambda c: c.params["chat_id"] == DESK
+                        and c.params["message_thread_id"] == thread and c.params["from_chat_id"] == newcomer.id)
+        await asyncio.sleep(SETTLE)
+        assert len(newcomer.received()) == sent_before, "the bot answered during the handover"
+
+        await desk_says(api, "Hi! I'm calling a practice near you now.", thread)
+        relayed = await newcomer.reply_containing("calling a practice")
+        assert relayed.params["text"].endswith("— Anna, volunteer at the international desk")
+        assert "de Vries" not in relayed.params["text"]
+
+        await desk_says(api, "/claim", thread)
+        await desk_reply(api, thread, "Anna has this conversation")
+        await desk_says(api, "/note practice Westwijk calls back on Monday", thread)
+        await desk_reply(api, thread, "Note saved")
+        await desk_says(api, "/transcript", thread)
+        transcript = await desk_reply(api, thread, "Transcript")
+        for fragment in ("Newcomer: Are you there?", "Anna (volunteer): Hi!", "Note by Anna: practice Westwijk"):
+            assert fragment in transcript.params["text"]
+        assert not any("Westwijk" in c.params["text"] for c in newcomer.received())
+
+        await desk_says(api, "/queue", None)
+        queue = await api.until("sendMessage", lambda c: c.params["chat_id"] == DESK
+                                and title in c.params["text"])
+        assert "claimed by Anna" in queue.params["text"]
+
+        await desk_says(api, "/close", thread)
+        await newcomer.reply_containing("closed this conversation")
+        await api.until("closeForumTopic", lambda c: c.params["message_thread_id"] == thread)
+        assert handover_of(engine, newcomer) is None
+
+        newcomer.say("where can I learn Dutch?")
+        await newcomer.reply(lambda c: "Taalhuis" in c.params["text"])
+
+
+async def test_a_second_handover_reuses_the_newcomers_topic(api, engine, newcomer):
+    async with start_bot(api, engine):
+        thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
+                  ).params["message_thread_id"]
+        await desk_says(api, "/close", thread)
+        await api.until("closeForumTopic", lambda c: c.params["message_thread_id"] == thread)
+        newcomer.say("/human")
+        await api.until("reopenForumTopic", lambda c: c.params["message_thread_id"] == thread)
+        second = handover_of(engine, newcomer)
+        await desk_reply(api, thread, f"Handover #{second.id}")
+        assert api.calls_to("editForumTopic")[-1].params["name"].startswith(f"#{second.id} · ")
+
+
+async def test_a_photo_outside_a_handover_gets_a_text_only_reply(api, engine, newcomer):
+    async with start_bot(api, engine):
+        api.push(private_media(newcomer.id, "photo"))
+        reply = await newcomer.reply_containing("only read text")
+        assert button_titles(reply) == ["Talk to a volunteer"]
+        api.push(private_media(newcomer.id, "voice"))
+        await newcomer.reply(lambda c: c is not reply and "only read text" in c.params["text"])
+
+
+async def test_photos_in_a_handover_go_both_ways(api, engine, newcomer):
+    async with start_bot(api, engine):
+        thread = (await open_handover(api, engine, newcomer, "where can I learn Dutch?")
+                  ).params["message_thread_id"]
+        api.push(private_media(newcomer.id, "photo"))
+        await api.until("copyMessage", lambda c: c.params["from_chat_id"] == newcomer.id
+                        and c.params["message_thread_id"] == thread)
+        api.push(group_media(DESK, "photo", thread_id=thread))
+        copy = await api.until("copyMessage", lambda c: c.params["chat_id"] == newcomer.id)
+        assert copy.params["caption"] == "— Anna, volunteer at the international desk"
+        api.push(group_media(DESK, "sticker", thread_id=thread))  # no caption possible: signed apart
+        await newcomer.reply(lambda c: c.params["text"] == "— Anna, volunteer at the international desk")
+        messages = engine.store.last_messages(handover_of(engine, newcomer).conversation_id)
+        assert [m["text"] for m in messages[-2:]] == ["[photo]", "[sticker]"]
+
+
+async def test_only_the_desk_group_can_close_a_handover(api, engine, newcomer, caplog):
+    async with start_bot(api, engine):
+        thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
+                  ).params["message_thread_id"]
+        api.push(group_text(OTHER_GROUP, "/close", thread_id=thread))
+        api.push(group_text(OTHER_GROUP, "hello from elsewhere", thread_id=thread))
+        newcomer.say("still there?")  # processed after the two: proof they were handled
+        await api.until("copyMessage", lambda c: c.params["from_chat_id"] == newcomer.id)
+        await asyncio.sleep(SETTLE)
+    assert handover_of(engine, newcomer) is not None
+    assert not [c for c in api.calls if c.params.get("chat_id") == OTHER_GROUP]
+    assert not [c for c in api.calls_to("closeForumTopic") if c.params["message_thread_id"] == thread]
+    assert f"ignored a message from chat {OTHER_GROUP}" in caplog.text
+    assert not any("calling" in c.params["text"] for c in newcomer.received())
+
+
+async def test_no_volunteer_in_time_tells_the_newcomer_once(api, engine, newcomer, clock):
+    async with start_bot(api, engine):
+        thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
+                  ).params["message_thread_id"]
+        clock.advance(minutes=11)
+        await newcomer.reply_containing("taking a little longer")
+        await desk_reply(api, thread, "the newcomer was told")
+        await asyncio.sleep(SETTLE)
+    assert sum("taking a little longer" in c.params["text"] for c in newcomer.received()) == 1
+
+
+async def test_forget_during_a_handover_ends_it_and_erases_the_topic(api, engine, newcomer):
+    async with start_bot(api, engine):
+        thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
+                  ).params["message_thread_id"]
+        newcomer.say("/forget")
+        await desk_reply(api, thread, "erase their data")
+        confirm = await newcomer.reply_containing("Shall I delete everything")
+        newcomer.press(confirm, "Yes, delete it")
+        await newcomer.reply_containing("I have deleted")
+        await api.until("deleteForumTopic", lambda c: c.params["message_thread_id"] == thread)
+    rows = list(engine.store.db["conversations"].rows_where("user_ref = ?", [str(newcomer.id)]))
+    assert rows == []
+
+
+async def test_a_flood_is_held_back_with_one_notice_and_nothing_lost(api, engine, newcomer):
+    async with start_bot(api, engine):
+        for n in range(20):
+            newcomer.say(f"hello {n}")
+        await newcomer.reply_containing("faster than I can read")
+        conversation = engine.store.conversation("telegram", str(newcomer.id))
+        await asyncio.sleep(SETTLE)
+        incoming = [m for m in engine.store.last_messages(conversation.id, None) if m["direction"] == "in"]
+    assert sorted(m["text"] for m in incoming) == sorted(f"hello {n}" for n in range(20))
+    assert sum("faster than I can read" in c.params["text"] for c in newcomer.received()) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _post(url: str, update: dict, secret: str | None) -> int:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(url, json.dumps(update).encode(), headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+async def test_webhook_rejects_forged_requests_and_handles_a_repeated_update_once(api, engine, newcomer):
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/telegram-hook"
+    secret = "s3cret-token"
+    async with start_bot(api, engine, webhook_url=url, webhook_secret=secret, webhook_port=port):
+        assert api.webhook == {"url": url, "secret_token": secret}
+        update = private_text(newcomer.id, "where can I learn Dutch?") | {"update_id": 900001}
+        post = lambda s: asyncio.to_thread(_post, url, update, s)  # noqa: E731
+        assert await post("wrong-secret") == 403
+        assert await post(None) == 403
+        assert await post(secret) == 200
+        await newcomer.reply_containing("Did this help?")
+        assert await post(secret) == 200  # Telegram delivering the same update again
+        await asyncio.sleep(SETTLE)
+    assert sum("Did this help?" in c.params["text"] for c in newcomer.received()) == 1
+    incoming = engine.store.last_messages(engine.store.conversation("telegram", str(newcomer.id)).id)
+    assert [m["text"] for m in incoming if m["direction"] == "in"] == ["where can I learn Dutch?"]
