@@ -180,6 +180,15 @@ async def test_photos_in_a_handover_go_both_ways(api, engine, newcomer):
         assert [m["text"] for m in messages[-2:]] == ["[photo]", "[sticker]"]
 
 
+
+async def test_a_volunteer_hears_when_the_newcomer_has_blocked_the_bot(api, engine, newcomer):
+    async with start_bot(api, engine):
+        thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
+                  ).params["message_thread_id"]
+        api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
+        await desk_says(api, "Hello, are you still there?", thread)
+        await desk_reply(api, thread, "blocked the bot")
+
 async def test_only_the_desk_group_can_close_a_handover(api, engine, newcomer, caplog):
     async with start_bot(api, engine):
         thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")

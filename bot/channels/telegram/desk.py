@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 
 from telegram import Bot, Message, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot.channels.telegram.attachments import describe_message, takes_caption
@@ -93,6 +93,8 @@ class Desk:
         knowledge = self.engine.knowledge.retriever.knowledge
         for notice in notices_due(self.store, knowledge.desk_hours, self.patience):
             conversation = self.store.conversation_with_id(notice.handover.conversation_id)
+            if conversation.channel != CHANNEL:  # another channel's newcomer: not ours to tell
+                continue
             reply = await self.engine.render(conversation, notice.response)
             if notice.with_desk_hours:
                 language = self.engine.answer_language(conversation)
@@ -125,15 +127,24 @@ class Desk:
                                               volunteer=volunteer)).text
         self.store.add_from_desk(conversation.id, volunteer, message.text or describe_message(message))
         self.store.record_desk_reply(handover.id, volunteer)
-        chat = newcomer_chat(conversation)
-        if message.text:
-            await context.bot.send_message(chat, f"{message.text}\n\n{signature}")
-        elif message.effective_attachment is not None and takes_caption(message):
+        try:
+            await self._deliver(context.bot, message, newcomer_chat(conversation), signature)
+        except Forbidden:
+            await message.reply_text("The newcomer has blocked the bot, so this did not reach them.")
+
+    async def _deliver(self, bot: Bot, message: Message, chat: int, signature: str) -> None:
+        signed = f"{message.text}\n\n{signature}"
+        if message.text and len(signed) <= cards.MESSAGE_LIMIT:
+            await bot.send_message(chat, signed)
+        elif message.text:  # a long message: the signature follows it
+            await bot.send_message(chat, message.text)
+            await bot.send_message(chat, signature)
+        elif takes_caption(message):
             caption = f"{message.caption}\n\n{signature}" if message.caption else signature
             await message.copy(chat, caption=caption)
         else:  # stickers, locations, ...: no caption possible
             await message.copy(chat)
-            await context.bot.send_message(chat, signature)
+            await bot.send_message(chat, signature)
 
     async def claim(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         found = await self._topic_handover(update)
