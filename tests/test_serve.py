@@ -99,3 +99,13 @@ def test_serve_without_a_desk_group_says_what_is_missing(api, data_dir):
     result = subprocess.run([str(WEGWIJS), "serve"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "TELEGRAM_DESK_CHAT_ID is not set" in result.stderr
+
+
+def test_serve_without_a_token_is_the_console_chat(data_dir):
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TELEGRAM_")}
+    env |= {"WEGWIJS_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([str(WEGWIJS), "serve"], input="where can I learn Dutch?\n", env=env,
+                            capture_output=True, text=True, timeout=STARTUP_SECONDS)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "starting the console chat" in result.stderr
+    assert "Taalhuis" in result.stdout

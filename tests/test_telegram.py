@@ -132,6 +132,10 @@ async def test_handover_from_question_to_desk_topic_and_back_to_the_bot(api, eng
         queue = await api.until("sendMessage", lambda c: c.params["chat_id"] == DESK
                                 and title in c.params["text"])
         assert "claimed by Anna" in queue.params["text"]
+        await desk_says(api, "/stats", None)
+        stats = await api.until("sendMessage", lambda c: c.params["chat_id"] == DESK
+                                and c.params["text"].startswith("Today (24 November 2026)"))
+        assert "handovers opened: " in stats.params["text"] and "answer: " in stats.params["text"]
 
         await desk_says(api, "/close", thread)
         await newcomer.reply_containing("closed this conversation")

@@ -22,8 +22,8 @@ def show(turn: Turn) -> list[str]:
             click.echo(click.style(f"  [{len(payloads)}] {button.title}", fg="cyan"))
     if turn.handover_id:
         click.echo(click.style(
-            f"[desk] handover #{turn.handover_id} recorded in the store; the Telegram desk "
-            f"shows it to the volunteers once TELEGRAM_DESK_CHAT_ID is set", fg="yellow"))
+            f"[desk] handover #{turn.handover_id} recorded in the store; on Telegram this opens "
+            f"a topic in the volunteers' desk group (see the README)", fg="yellow"))
     return payloads
 
 
