@@ -159,6 +159,21 @@ async def test_a_second_handover_reuses_the_newcomers_topic(api, engine, newcome
         assert api.calls_to("editForumTopic")[-1].params["name"].startswith(f"#{second.id} · ")
 
 
+
+async def test_a_topic_deleted_by_volunteers_is_replaced_by_a_new_one(api, engine, newcomer):
+    async with start_bot(api, engine):
+        thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
+                  ).params["message_thread_id"]
+        await desk_says(api, "/close", thread)
+        await api.until("closeForumTopic", lambda c: c.params["message_thread_id"] == thread)
+        api.fail("reopenForumTopic", 400, "Bad Request: message thread not found")
+        newcomer.say("/human")
+        second = await api.until("sendMessage", lambda c: c.params["chat_id"] == DESK
+                                 and c.params["text"].startswith("Handover #")
+                                 and c.params["message_thread_id"] != thread)
+        conversation = engine.store.conversation("telegram", str(newcomer.id))
+        assert engine.store.desk_thread(conversation.id) == second.params["message_thread_id"]
+
 async def test_a_photo_outside_a_handover_gets_a_text_only_reply(api, engine, newcomer):
     async with start_bot(api, engine):
         api.push(private_media(newcomer.id, "photo"))

@@ -57,12 +57,11 @@ class Desk:
         if thread is None:
             return None
         try:
-            await bot.reopen_forum_topic(self.chat_id, thread)
-            await bot.edit_forum_topic(self.chat_id, thread, name=title)
-        except BadRequest as error:  # deleted by a volunteer, or already open
-            if "not_modified" not in str(error).lower():
-                log.info("desk topic %s cannot be reused (%s): opening a new one", thread, error)
-                return None
+            await _unless_unchanged(bot.reopen_forum_topic(self.chat_id, thread))
+            await _unless_unchanged(bot.edit_forum_topic(self.chat_id, thread, name=title))
+        except BadRequest as error:  # deleted by a volunteer, say
+            log.info("desk topic %s cannot be reused (%s): opening a new one", thread, error)
+            return None
         return thread
 
     async def relay_from_newcomer(self, bot: Bot, conversation: Conversation, message: Message) -> None:
@@ -223,3 +222,12 @@ class Desk:
             return None
         return conversation, handover
 
+
+
+async def _unless_unchanged(change) -> None:
+    """Await a topic change; Telegram refuses one that changes nothing (already open)."""
+    try:
+        await change
+    except BadRequest as error:
+        if "not_modified" not in str(error).lower():
+            raise

@@ -41,7 +41,7 @@ class Newcomers:
         if not await self._within_limits(context.bot, conversation, text):
             return
         handover = self.store.active_handover(conversation.id)
-        if handover and text.split()[0].lower() == ERASE_COMMAND:
+        if handover and text.split()[:1] == [ERASE_COMMAND]:
             await self.desk.end_for_erasure(context.bot, handover)
         elif handover:
             self.store.add_incoming(conversation.id, text)
