@@ -44,12 +44,11 @@ DESK_COMMANDS = [
 class TelegramBot:
     """The application and the two sides it serves."""
 
-    def __init__(self, settings: TelegramSettings, engine: Engine, patience: dt.timedelta,
-                 flood_guard: FloodGuard | None = None):
+    def __init__(self, settings: TelegramSettings, engine: Engine, patience: dt.timedelta):
         self.settings = settings
         self.store = engine.store
         self.desk = Desk(engine, settings.desk_chat_id, patience)
-        self.newcomers = Newcomers(engine, self.desk, flood_guard or FloodGuard())
+        self.newcomers = Newcomers(engine, self.desk, FloodGuard())
         builder = Application.builder().token(settings.token).rate_limiter(AIORateLimiter())
         if settings.api_base_url:
             base = settings.api_base_url.rstrip("/")
