@@ -22,23 +22,36 @@ DELIVERIES_KEPT = dt.timedelta(days=2)  # channels redeliver within hours, not d
 
 Clock = Callable[[], dt.datetime]
 
-# Table -> columns. New columns are added to existing files when the code gains them.
-TABLES = {
-    "conversations": {"id": int, "channel": str, "user_ref": str, "language": str,
-                      "chosen_language": str, "created_at": str},
-    "messages": {"id": int, "conversation_id": int, "direction": str, "text": str,
-                 "action": str, "entry": str, "confidence": float, "author": str, "at": str},
-    "handovers": {"id": int, "conversation_id": int, "status": str, "language": str,
-                  "topic": str, "question": str, "bot_answer": str, "opened_at": str,
-                  "claimed_by": str, "first_reply_at": str, "notified_at": str, "closed_at": str},
-    "desk_threads": {"conversation_id": int, "thread_id": int},
-    "deliveries": {"key": str, "at": str},
-    "button_payloads": {"key": str, "payload": str},
+# Table -> (columns, options). Columns the code gains later are added to existing files.
+SCHEMA = {
+    "conversations": (
+        {"id": int, "channel": str, "user_ref": str, "language": str, "chosen_language": str,
+         "created_at": str},
+        {"pk": "id", "not_null": {"channel", "user_ref"}}),
+    "messages": (
+        {"id": int, "conversation_id": int, "direction": str, "text": str, "action": str,
+         "entry": str, "confidence": float, "author": str, "at": str},
+        {"pk": "id", "foreign_keys": [("conversation_id", "conversations", "id")]}),
+    "handovers": (
+        {"id": int, "conversation_id": int, "status": str, "language": str, "topic": str,
+         "question": str, "bot_answer": str, "opened_at": str, "claimed_by": str,
+         "first_reply_at": str, "notified_at": str, "closed_at": str},
+        {"pk": "id", "foreign_keys": [("conversation_id", "conversations", "id")]}),
+    "desk_threads": (
+        {"conversation_id": int, "thread_id": int},
+        {"pk": "conversation_id", "foreign_keys": [("conversation_id", "conversations", "id")]}),
+    "deliveries": ({"key": str, "at": str}, {"pk": "key"}),
+    "button_payloads": ({"key": str, "payload": str}, {"pk": "key"}),
 }
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+def _iso(moment: dt.datetime) -> str:
+    """How times are stored: comparable as text."""
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -65,10 +78,6 @@ class Handover:
     notified_at: str | None = None  # when the newcomer was told it takes longer
     closed_at: str | None = None
 
-    @property
-    def is_active(self) -> bool:
-        return self.status in HANDOVER_OPEN_STATES
-
 
 class Store:
     def __init__(self, path: Path | None, clock: Clock = utc_now):
@@ -83,13 +92,12 @@ class Store:
         self._create_tables()
 
     def now(self) -> str:
-        return self.clock().astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+        return _iso(self.clock())
 
     def _create_tables(self) -> None:
-        keys = {"desk_threads": "conversation_id", "deliveries": "key", "button_payloads": "key"}
-        for name, columns in TABLES.items():
+        for name, (columns, options) in SCHEMA.items():
             table = self.db[name]
-            table.create(columns, pk=keys.get(name, "id"), if_not_exists=True)
+            table.create(columns, **options, if_not_exists=True)
             for column, kind in columns.items():
                 if column not in table.columns_dict:
                     table.add_column(column, kind)
@@ -226,13 +234,12 @@ class Store:
     def unanswered_handovers(self, opened_before: dt.datetime) -> list[Handover]:
         """Active handovers no volunteer has written in, opened before the moment, not yet
         followed by a notice to the newcomer."""
-        cutoff = opened_before.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
         return self._active_handovers(
-            "first_reply_at is null and notified_at is null and opened_at <= ?", [cutoff])
+            "first_reply_at is null and notified_at is null and opened_at <= ?", [_iso(opened_before)])
 
     def counts_since(self, moment: dt.datetime) -> dict[str, int]:
         """What happened since the moment: new conversations, messages by outcome, handovers."""
-        since = moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+        since = _iso(moment)
         one = lambda sql: self.db.execute(sql, [since]).fetchone()[0]  # noqa: E731
         counts = {
             "conversations": one("select count(*) from conversations where created_at >= ?"),
@@ -264,10 +271,8 @@ class Store:
 
     def first_delivery(self, key: str) -> bool:
         """True the first time a channel delivers this update or message id, False on repeats."""
-        now = self.clock()
         with self.db.conn:
-            self.db["deliveries"].delete_where(
-                "at < ?", [(now - DELIVERIES_KEPT).astimezone(dt.timezone.utc).isoformat()])
+            self.db["deliveries"].delete_where("at < ?", [_iso(self.clock() - DELIVERIES_KEPT)])
             cursor = self.db.execute(
                 "insert or ignore into deliveries (key, at) values (?, ?)", [key, self.now()])
         return cursor.rowcount == 1
