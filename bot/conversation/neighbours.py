@@ -1,12 +1,13 @@
 """A second opinion on DIET's intent: the nearest training example in e5 space.
 
-DIET weighs the e5 sentence vector together with thousands of character n-grams, and for a
-short message in a language with few examples the n-grams can outvote it: a request for a
-person in Chinese became a knowledge question, a question about another country's doctors
-was answered from ours. When a training example is very close to the message in e5 space
-(the same request in other words or another language) and clearly closer than every example
-of the intent DIET chose, the example's intent wins. Like the safety gate, it needs no
-intent confidence: it compares similarities. It reads the vector that
+DIET weighs the e5 sentence vector together with character n-grams, and for a short message
+in a language with few examples the n-grams can outvote it or leave DIET unsure: a request
+for a person in Chinese became a knowledge question, a bare "agent" fell below the fallback
+threshold. When a training example is very close to the message in e5 space (the same
+request in other words or another language) and clearly closer than any example of DIET's
+intent (or, when it is DIET's intent, of any other), its intent decides, with the similarity
+as confidence. Like the safety gate, it
+compares similarities, not DIET's confidence. It reads the vector that
 MultilingualSentenceFeaturizer put on the message, so it comes after it in config.yml.
 """
 
@@ -80,11 +81,13 @@ class NearestExampleClassifier(IntentClassifier, GraphComponent):
             vector = _vector(message)
             if vector is None or self.vectors is None:
                 continue
-            chosen = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             nearest = self.nearest(vector)
-            intent, similarity = max(nearest.items(), key=lambda item: item[1])
-            if (intent != chosen and similarity >= self.config["close_enough"]
-                    and similarity - nearest.get(chosen, -1.0) >= self.config["clear_lead"]):
+            intent = max(nearest, key=nearest.get)
+            similarity = nearest.pop(intent)
+            chosen = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            # Measured against DIET's intent to overrule it, against the runner-up to confirm it.
+            rival = nearest.get(chosen, -1.0) if chosen != intent else max(nearest.values(), default=-1.0)
+            if similarity >= self.config["close_enough"] and similarity - rival >= self.config["clear_lead"]:
                 decided = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: similarity}
                 message.set(INTENT, decided, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [decided], add_to_output=True)
