@@ -6,9 +6,8 @@ for a person in Chinese became a knowledge question, a bare "agent" fell below t
 threshold. When a training example is very close to the message in e5 space (the same
 request in other words or another language) and clearly closer than any example of DIET's
 intent (or, when it is DIET's intent, of any other), its intent decides, with the similarity
-as confidence. Like the safety gate, it
-compares similarities, not DIET's confidence. It reads the vector that
-MultilingualSentenceFeaturizer put on the message, so it comes after it in config.yml.
+as confidence. Like the safety gate, it compares similarities, not DIET's confidence. It
+reads the vector MultilingualSentenceFeaturizer put on the message, so it comes after it.
 """
 
 from __future__ import annotations
