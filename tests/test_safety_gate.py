@@ -1,4 +1,5 @@
-"""The safety gate on its own: trigger phrases in any language, and the embedding match."""
+"""The safety gate on its own: trigger phrases in any language, and the embedding match
+weighed against the dialogue examples (real multilingual model)."""
 
 import pytest
 
@@ -34,9 +35,16 @@ def test_a_trigger_inside_another_word_does_not_match(gate):
 
 
 def test_a_close_embedding_match_on_a_safety_entry_is_enough(gate, knowledge):
+    emergency = knowledge.by_id["emergency-112"]
+    hit = Hit(emergency, SAFETY_SIMILARITY + 0.08, SAFETY_SIMILARITY + 0.05, 0.1)
+    assert gate.check("smoke is coming out of the flat next door", [hit]).reason == "similarity"
+
+
+def test_a_match_closer_to_a_dialogue_example_is_left_to_the_classifier(gate, knowledge):
+    """A request for a person comes close to the crisis line, closer still to nlu/'s requests."""
     crisis = knowledge.by_id["crisis-113"]
-    hit = Hit(crisis, SAFETY_SIMILARITY + 0.05, SAFETY_SIMILARITY + 0.01, 0.1)
-    assert gate.check("words with no trigger", [hit]).reason == "similarity"
+    hit = Hit(crisis, SAFETY_SIMILARITY + 0.08, SAFETY_SIMILARITY + 0.05, 0.1)
+    assert gate.check("i want to talk to a real person", [hit]) is None
 
 
 def test_a_weaker_match_or_an_ordinary_entry_is_not(gate, knowledge):
