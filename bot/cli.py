@@ -125,6 +125,14 @@ def kb_list(settings: Settings, as_json: bool) -> None:
                    f"{row['id']:<36} {row['topic']:<20} review by {row['review_by']}  {row['title']}")
 
 
+def embed_dialogue_examples(settings: Settings) -> None:
+    """Embed nlu/'s examples for the safety gate now (cached), not on the first message."""
+    from bot.conversation.dialogue_examples import DialogueExamples
+
+    load_embedder(settings)
+    DialogueExamples.shared(settings.model, settings.cache_dir)
+
+
 @cli.command()
 @click.option("--force", is_flag=True, help="Train even if a model for the same data exists.")
 @click.pass_obj
@@ -133,6 +141,7 @@ def train(settings: Settings, force: bool) -> None:
     from bot.conversation import training
 
     knowledge = load_valid_knowledge(settings)
+    embed_dialogue_examples(settings)
     current = training.model_path(settings, knowledge)
     if current.is_file() and not force:
         click.echo(f"model up to date: {current}")
@@ -243,7 +252,8 @@ def evaluate(ctx: click.Context, questions: str | None) -> None:
 
     Prints per language: answer-topic accuracy, safety recall, handover recall, out of scope
     declined, small talk, and latency p50/p95. The stock pipeline is config.yml without the
-    multilingual featurizer; it is trained on first use (about two minutes).
+    multilingual featurizer and the nearest-example classifier; it is trained on first use
+    (about two minutes).
     """
     if ctx.invoked_subcommand:
         return

@@ -3,9 +3,11 @@ weighed against the dialogue examples (real multilingual model)."""
 
 import pytest
 
+from bot.conversation.dialogue_examples import DialogueExamples
 from bot.conversation.safety import SAFETY_SIMILARITY, SafetyGate
 from bot.knowledge.base import load_knowledge
 from bot.knowledge.retrieval import Hit
+from bot.settings import Settings
 from tests.knowledge_fixtures import SHIPPED
 
 
@@ -16,7 +18,8 @@ def knowledge():
 
 @pytest.fixture(scope="module")
 def gate(knowledge):
-    return SafetyGate(list(knowledge.entries))
+    settings = Settings.from_env()
+    return SafetyGate(list(knowledge.entries), DialogueExamples.shared(settings.model, settings.cache_dir))
 
 
 @pytest.mark.parametrize("text,entry", [

@@ -16,37 +16,27 @@ import json
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from bot.conversation.training import dialogue_examples
 from bot.embedding import Embedder
-from bot.settings import PROJECT_ROOT
-
-NLU_FOLDER = PROJECT_ROOT / "nlu"
-
-
-def example_texts(folder: Path = NLU_FOLDER) -> list[str]:
-    """Every example of every intent in the Rasa NLU files of `folder`."""
-    texts = []
-    for path in sorted(folder.rglob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            texts += [line[2:].strip() for line in block["examples"].splitlines() if line.strip()]
-    return texts
 
 
 class DialogueExamples:
-    def __init__(self, vectors: np.ndarray):
+    def __init__(self, embedder: Embedder, vectors: np.ndarray):
+        self.embedder = embedder
         self.vectors = vectors
 
     @classmethod
     @functools.cache
     def shared(cls, model: str, cache_dir: Path) -> "DialogueExamples":
         """The examples of nlu/ embedded with `model`, from the cache when it is current."""
-        texts = example_texts()
+        embedder = Embedder.shared(model)
+        texts = dialogue_examples()
         digest = hashlib.sha256(json.dumps([model, texts], ensure_ascii=False).encode()).hexdigest()
         path = cache_dir / f"dialogue-examples-{digest[:16]}.npy"
         if path.is_file():
-            return cls(np.load(path))
-        vectors = Embedder.shared(model).queries(texts)
+            return cls(embedder, np.load(path))
+        vectors = embedder.queries(texts)
         cache_dir.mkdir(parents=True, exist_ok=True)
         for outdated in cache_dir.glob("dialogue-examples-*.npy"):
             outdated.unlink()
@@ -54,8 +44,8 @@ class DialogueExamples:
         with partial.open("wb") as file:
             np.save(file, vectors)
         partial.replace(path)
-        return cls(vectors)
+        return cls(embedder, vectors)
 
-    def closest(self, vector: np.ndarray) -> float:
-        """The similarity of the example closest to `vector` (a normalised e5 query vector)."""
-        return float(np.max(self.vectors @ vector))
+    def closest(self, text: str) -> float:
+        """The similarity of the example closest to `text`."""
+        return float(np.max(self.vectors @ self.embedder.query(text)))

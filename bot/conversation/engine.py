@@ -19,6 +19,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.conversation.actions import Services, in_process_actions
+from bot.conversation.dialogue_examples import DialogueExamples
 from bot.conversation.language import (
     DEFAULT_LANGUAGE, LanguageDetector, answer_language, shared_vocabulary,
 )
@@ -76,8 +77,10 @@ class Turn:
 
 
 class Engine:
-    def __init__(self, model_path: Path, knowledge: LiveKnowledge, store: Store):
+    def __init__(self, model_path: Path, knowledge: LiveKnowledge, store: Store,
+                 dialogue: DialogueExamples):
         self.knowledge = knowledge
+        self.dialogue = dialogue
         self.store = store
         self.languages = LanguageDetector(shared_vocabulary(knowledge.retriever.knowledge))
         self.processor = InProcessActionsProcessor(
@@ -91,14 +94,15 @@ class Engine:
         """The gate over the safety entries of the knowledge base in service."""
         retriever = self.knowledge.retriever
         if self._gate is None or self._gate[0] is not retriever:
-            self._gate = (retriever, SafetyGate(retriever.entries))
+            self._gate = (retriever, SafetyGate(retriever.entries, self.dialogue))
         return self._gate[1]
 
     @classmethod
     def open(cls, settings: Settings, store: Store, model_path: Path | None = None) -> "Engine":
         """The engine over the settings' knowledge base and the newest trained model."""
         knowledge = open_knowledge(settings, Embedder.shared(settings.model)).start()
-        return cls(model_path or latest_model(settings), knowledge, store)
+        dialogue = DialogueExamples.shared(settings.model, settings.cache_dir)
+        return cls(model_path or latest_model(settings), knowledge, store, dialogue)
 
     async def handle(self, channel: str, user_ref: str, text: str) -> Turn:
         """Handle one text message (or button payload) from a newcomer."""

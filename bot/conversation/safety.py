@@ -14,10 +14,8 @@ import re
 from dataclasses import dataclass
 
 from bot.conversation.dialogue_examples import DialogueExamples
-from bot.embedding import Embedder
 from bot.knowledge.entries import Entry, normalise
 from bot.knowledge.retrieval import Hit
-from bot.settings import Settings
 
 # Dense e5 similarity a safety match needs at least. Calibrated on
 # tests/data/eval_questions.yaml: below 0.89, safety entries are also the best match of
@@ -45,12 +43,10 @@ class SafetyMatch:
 
 
 class SafetyGate:
-    def __init__(self, entries: list[Entry]):
+    def __init__(self, entries: list[Entry], dialogue: DialogueExamples):
         self._triggers = [(_trigger_pattern(phrase), entry) for entry in entries if entry.is_safety
                           for phrases in entry.triggers.values() for phrase in phrases]
-        settings = Settings.from_env()  # the model and cache folder, as for the featurizer
-        self._embedder = Embedder.shared(settings.model)
-        self._dialogue = DialogueExamples.shared(settings.model, settings.cache_dir)
+        self._dialogue = dialogue
 
     def check(self, text: str, ranked: list[Hit]) -> SafetyMatch | None:
         """The safety entry this message needs, if any; `ranked` is retrieval's ranking."""
@@ -60,6 +56,6 @@ class SafetyGate:
                 return SafetyMatch(entry, "trigger")
         best = ranked[0] if ranked else None
         if (best and best.entry.is_safety and best.dense >= SAFETY_SIMILARITY
-                and best.dense > self._dialogue.closest(self._embedder.query(text))):
+                and best.dense > self._dialogue.closest(text)):
             return SafetyMatch(best.entry, "similarity")
         return None
