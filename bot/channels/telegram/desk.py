@@ -132,9 +132,8 @@ class Desk:
             await message.reply_text("The newcomer has blocked the bot, so this did not reach them.")
 
     async def _deliver(self, bot: Bot, message: Message, chat: int, signature: str) -> None:
-        signed = f"{message.text}\n\n{signature}"
-        if message.text and len(signed) <= cards.MESSAGE_LIMIT:
-            await bot.send_message(chat, signed)
+        if message.text and len(message.text) + len(signature) + 2 <= cards.MESSAGE_LIMIT:
+            await bot.send_message(chat, f"{message.text}\n\n{signature}")
         elif message.text:  # a long message: the signature follows it
             await bot.send_message(chat, message.text)
             await bot.send_message(chat, signature)
@@ -162,7 +161,7 @@ class Desk:
         if found is None:
             return
         conversation, _ = found
-        text = " ".join(context.args or [])
+        text = "".join(update.effective_message.text.split(maxsplit=1)[1:])  # keeps its lines
         if not text:
             await update.effective_message.reply_text("Write the note after the command, e.g. "
                                                       "/note called the practice, they call back Monday")
@@ -221,7 +220,6 @@ class Desk:
                                      "desk cannot reach yet.")
             return None
         return conversation, handover
-
 
 
 async def _unless_unchanged(change) -> None:
