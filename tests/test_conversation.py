@@ -115,7 +115,7 @@ async def test_declining_a_volunteer_keeps_the_bot_going(engine, request):
 
 async def test_a_close_call_becomes_a_clarifying_question_and_a_choice_answers(engine, request, shipped):
     person = newcomer(engine, request)
-    turn = await person.say("appointment")
+    turn = await person.say("what about school for my child?")
     assert turn.action == "clarify"
     titles = button_titles(turn)
     assert 2 <= len(titles) - 1 <= 3 and titles[-1] == "None of these"
@@ -127,7 +127,7 @@ async def test_a_close_call_becomes_a_clarifying_question_and_a_choice_answers(e
 
 async def test_none_of_the_options_offers_a_volunteer(engine, request):
     person = newcomer(engine, request)
-    await person.say("appointment")
+    await person.say("what about school for my child?")
     turn = await person.press("None of these")
     assert "volunteer" in reply_text(turn)
 
@@ -162,6 +162,19 @@ async def test_request_for_a_human_when_hours_are_unknown(engine, request, text,
     expected = "not confirmed" if lang == "en" else "niet bevestigd"
     assert expected in reply_text(turn)
 
+
+
+@pytest.mark.parametrize("text,action", [
+    ("how do I sign up as a volunteer?", "answer"),
+    ("Ik zou graag vrijwilliger willen worden", "answer"),
+    ("I would like to chat with a volunteer please", "handover"),
+    ("kan ik een vrijwilliger spreken over mijn situatie?", "handover"),
+])
+async def test_becoming_a_volunteer_is_a_question_talking_to_one_is_a_handover(engine, request, text, action):
+    """'Volunteer' is in both: the desk's volunteers and volunteering as a topic."""
+    turn = await newcomer(engine, request).say(text)
+    assert turn.action == action
+    assert turn.topic == ("volunteering" if action == "answer" else None)
 
 @pytest.fixture(scope="module")
 def desk_folder(tmp_path_factory):
