@@ -22,6 +22,7 @@ from tests.telegram_fixtures import DESK, MovableClock, TelegramUser, button_tit
 OTHER_GROUP = -1009999999999
 SETTLE = 0.5  # seconds to let a wrongly sent reply arrive before checking there is none
 _user_ids = itertools.count(5001)
+GP_QUESTION = "how do I register with a huisarts?"
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,19 @@ async def open_handover(api, engine, newcomer, question: str):
                            and c.params["text"].startswith(f"Handover #{handover.id}\n"))
 
 
+async def handover_thread(api, engine, newcomer, question: str = GP_QUESTION) -> int:
+    """The desk topic of a new handover."""
+    return (await open_handover(api, engine, newcomer, question)).params["message_thread_id"]
+
+
+async def closed_handover_thread(api, engine, newcomer) -> int:
+    """The desk topic of a handover a volunteer has closed."""
+    thread = await handover_thread(api, engine, newcomer)
+    await desk_says(api, "/close", thread)
+    await api.until("closeForumTopic", lambda c: c.params["message_thread_id"] == thread)
+    return thread
+
+
 async def desk_says(api, text: str, thread: int | None, chat: int = DESK, first_name: str = "Anna"):
     api.push(group_text(chat, text, thread_id=thread, first_name=first_name))
 
@@ -73,7 +87,7 @@ async def desk_reply(api, thread: int, fragment: str):
 
 async def test_question_gets_the_answer_with_its_source_and_inline_feedback_buttons(api, engine, newcomer):
     async with start_bot(api, engine):
-        newcomer.say("how do I register with a huisarts?")
+        newcomer.say(GP_QUESTION)
         feedback = await newcomer.reply_containing("Did this help?")
         answer = newcomer.received()[-2]
         assert "https://" in answer.params["text"]
@@ -97,13 +111,13 @@ async def test_start_shows_the_topic_menu_whose_buttons_answer(api, engine, newc
 
 async def test_handover_from_question_to_desk_topic_and_back_to_the_bot(api, engine, newcomer):
     async with start_bot(api, engine):
-        card = await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
+        card = await open_handover(api, engine, newcomer, GP_QUESTION)
         thread = card.params["message_thread_id"]
         handover = handover_of(engine, newcomer)
         title = f"#{handover.id} · GP · EN · Telegram"
         assert api.calls_to("createForumTopic")[-1].params == {"chat_id": DESK, "name": title}
         for line in ("Language: English (en)", "Topic: GP", "Channel: Telegram", "Desk: ",
-                     "Question: how do I register with a huisarts?", "Wegwijs answered: "):
+                     f"Question: {GP_QUESTION}", "Wegwijs answered: "):
             assert line in card.params["text"]
 
         sent_before = len(newcomer.received())
@@ -148,10 +162,7 @@ async def test_handover_from_question_to_desk_topic_and_back_to_the_bot(api, eng
 
 async def test_a_second_handover_reuses_the_newcomers_topic(api, engine, newcomer):
     async with start_bot(api, engine):
-        thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
-                  ).params["message_thread_id"]
-        await desk_says(api, "/close", thread)
-        await api.until("closeForumTopic", lambda c: c.params["message_thread_id"] == thread)
+        thread = await closed_handover_thread(api, engine, newcomer)
         newcomer.say("/human")
         await api.until("reopenForumTopic", lambda c: c.params["message_thread_id"] == thread)
         second = handover_of(engine, newcomer)
@@ -159,13 +170,9 @@ async def test_a_second_handover_reuses_the_newcomers_topic(api, engine, newcome
         assert api.calls_to("editForumTopic")[-1].params["name"].startswith(f"#{second.id} · ")
 
 
-
 async def test_a_topic_deleted_by_volunteers_is_replaced_by_a_new_one(api, engine, newcomer):
     async with start_bot(api, engine):
-        thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
-                  ).params["message_thread_id"]
-        await desk_says(api, "/close", thread)
-        await api.until("closeForumTopic", lambda c: c.params["message_thread_id"] == thread)
+        thread = await closed_handover_thread(api, engine, newcomer)
         api.fail("reopenForumTopic", 400, "Bad Request: message thread not found")
         newcomer.say("/human")
         second = await api.until("sendMessage", lambda c: c.params["chat_id"] == DESK
@@ -185,8 +192,7 @@ async def test_a_photo_outside_a_handover_gets_a_text_only_reply(api, engine, ne
 
 async def test_photos_in_a_handover_go_both_ways(api, engine, newcomer):
     async with start_bot(api, engine):
-        thread = (await open_handover(api, engine, newcomer, "where can I learn Dutch?")
-                  ).params["message_thread_id"]
+        thread = await handover_thread(api, engine, newcomer, "where can I learn Dutch?")
         api.push(private_media(newcomer.id, "photo"))
         await api.until("copyMessage", lambda c: c.params["from_chat_id"] == newcomer.id
                         and c.params["message_thread_id"] == thread)
@@ -199,19 +205,16 @@ async def test_photos_in_a_handover_go_both_ways(api, engine, newcomer):
         assert [m["text"] for m in messages[-2:]] == ["[photo]", "[sticker]"]
 
 
-
 async def test_a_volunteer_hears_when_the_newcomer_has_blocked_the_bot(api, engine, newcomer):
     async with start_bot(api, engine):
-        thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
-                  ).params["message_thread_id"]
+        thread = await handover_thread(api, engine, newcomer)
         api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")
         await desk_says(api, "Hello, are you still there?", thread)
         await desk_reply(api, thread, "blocked the bot")
 
 async def test_only_the_desk_group_can_close_a_handover(api, engine, newcomer, caplog):
     async with start_bot(api, engine):
-        thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
-                  ).params["message_thread_id"]
+        thread = await handover_thread(api, engine, newcomer)
         api.push(group_text(OTHER_GROUP, "/close", thread_id=thread))
         api.push(group_text(OTHER_GROUP, "hello from elsewhere", thread_id=thread))
         newcomer.say("still there?")  # processed after the two: proof they were handled
@@ -226,8 +229,7 @@ async def test_only_the_desk_group_can_close_a_handover(api, engine, newcomer, c
 
 async def test_no_volunteer_in_time_tells_the_newcomer_once(api, engine, newcomer, clock):
     async with start_bot(api, engine):
-        thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
-                  ).params["message_thread_id"]
+        thread = await handover_thread(api, engine, newcomer)
         clock.advance(minutes=11)
         await newcomer.reply_containing("taking a little longer")
         await desk_reply(api, thread, "the newcomer was told")
@@ -237,8 +239,7 @@ async def test_no_volunteer_in_time_tells_the_newcomer_once(api, engine, newcome
 
 async def test_forget_during_a_handover_ends_it_and_erases_the_topic(api, engine, newcomer):
     async with start_bot(api, engine):
-        thread = (await open_handover(api, engine, newcomer, "how do I register with a huisarts?")
-                  ).params["message_thread_id"]
+        thread = await handover_thread(api, engine, newcomer)
         newcomer.say("/forget")
         await desk_reply(api, thread, "erase their data")
         confirm = await newcomer.reply_containing("Shall I delete everything")
