@@ -109,6 +109,13 @@ async def test_start_shows_the_topic_menu_whose_buttons_answer(api, engine, newc
         assert "Taalhuis" in newcomer.received()[-2].params["text"]
 
 
+async def test_start_on_a_dutch_phone_greets_in_dutch(api, engine, newcomer):
+    async with start_bot(api, engine):
+        api.push(private_text(newcomer.id, "/start", language_code="nl"))
+        menu = await newcomer.reply(lambda c: "reply_markup" in c.params)
+        assert "Nederlands leren" in button_titles(menu)
+
+
 async def test_handover_from_question_to_desk_topic_and_back_to_the_bot(api, engine, newcomer):
     async with start_bot(api, engine):
         card = await open_handover(api, engine, newcomer, GP_QUESTION)

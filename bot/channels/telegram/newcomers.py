@@ -37,7 +37,7 @@ class Newcomers:
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
         text = BOT_MENTION.sub(r"\1", message.text)
-        conversation = self._conversation(message.chat_id)
+        conversation = self._conversation(update)
         if not await self._within_limits(context.bot, conversation, text):
             return
         handover = self.store.active_handover(conversation.id)
@@ -52,7 +52,7 @@ class Newcomers:
     async def attachment(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A photo, voice note, sticker, document, location...: relayed in a handover."""
         message = update.message
-        conversation = self._conversation(message.chat_id)
+        conversation = self._conversation(update)
         if not await self._within_limits(context.bot, conversation, describe_message(message)):
             return
         self.store.add_incoming(conversation.id, describe_message(message))
@@ -64,7 +64,7 @@ class Newcomers:
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        conversation = self._conversation(query.message.chat.id)
+        conversation = self._conversation(update)
         if self.store.active_handover(conversation.id):
             reply = await self.engine.render(conversation, "utter_with_volunteer")
             await query.answer(reply.text, show_alert=True)
@@ -75,8 +75,15 @@ class Newcomers:
         if await self._within_limits(context.bot, conversation, payload):
             await self._converse(context.bot, conversation, payload)
 
-    def _conversation(self, chat_id: int) -> Conversation:
-        return self.store.conversation(CHANNEL, str(chat_id))
+    def _conversation(self, update: Update) -> Conversation:
+        """The newcomer's conversation. A new one starts in the language of their Telegram
+        app, so that `/start` (which has no words to detect) greets a Dutch phone in Dutch."""
+        conversation = self.store.conversation(CHANNEL, str(update.effective_chat.id))
+        app_language = (update.effective_user.language_code or "")[:2]
+        if conversation.language is None and app_language:
+            self.store.set_language(conversation.id, detected=app_language)
+            conversation = self.store.conversation(CHANNEL, conversation.user_ref)
+        return conversation
 
     async def _within_limits(self, bot: Bot, conversation: Conversation, text: str) -> bool:
         """Whether to process the message; if not, it is stored and the sender told once."""
