@@ -28,8 +28,8 @@ def test_the_desk_open_and_no_reply_within_patience_means_taking_longer():
     assert notices_due(store, TUESDAY_MORNINGS, PATIENCE) == []
     clock.advance(minutes=2)
     [notice] = notices_due(store, TUESDAY_MORNINGS, PATIENCE)
-    assert (notice.handover.id, notice.response, notice.with_desk_hours) == (
-        handover, "utter_handover_taking_longer", False)
+    assert (notice.handover.id, notice.response, notice.desk) == (
+        handover, "utter_handover_taking_longer", None)
 
 
 def test_the_desk_closed_means_saying_when_volunteers_are_back():
@@ -38,7 +38,8 @@ def test_the_desk_closed_means_saying_when_volunteers_are_back():
     waiting_handover(store, "1")
     clock.advance(minutes=11)
     [notice] = notices_due(store, TUESDAY_MORNINGS, PATIENCE)
-    assert (notice.response, notice.with_desk_hours) == ("utter_handover_volunteers_away", True)
+    assert notice.response == "utter_handover_volunteers_away"
+    assert notice.desk.next_opening == dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.timezone.utc)
 
 
 def test_unknown_hours_mean_taking_longer():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.knowledge.desk_hours import DeskHours
+from bot.knowledge.desk_hours import DeskHours, DeskStatus
 from bot.store import Handover, Store
 
 
@@ -13,7 +13,7 @@ from bot.store import Handover, Store
 class Notice:
     handover: Handover
     response: str  # a response of domain.yml
-    with_desk_hours: bool  # add when the desk opens again
+    desk: DeskStatus | None  # to add to the response: when the desk opens again
 
 
 def notices_due(store: Store, desk_hours: DeskHours, patience: dt.timedelta) -> list[Notice]:
@@ -23,4 +23,5 @@ def notices_due(store: Store, desk_hours: DeskHours, patience: dt.timedelta) -> 
     status = desk_hours.status(now)
     away = status.known and not status.open_now
     response = "utter_handover_volunteers_away" if away else "utter_handover_taking_longer"
-    return [Notice(handover, response, away) for handover in store.unanswered_handovers(now - patience)]
+    desk = status if away else None
+    return [Notice(handover, response, desk) for handover in store.unanswered_handovers(now - patience)]

@@ -89,16 +89,14 @@ class Desk:
     # notices to newcomers who wait
 
     async def send_notices(self, bot: Bot) -> None:
-        knowledge = self.engine.knowledge.retriever.knowledge
-        for notice in notices_due(self.store, knowledge.desk_hours, self.patience):
+        desk_hours = self.engine.knowledge.retriever.knowledge.desk_hours
+        for notice in notices_due(self.store, desk_hours, self.patience):
             conversation = self.store.conversation_with_id(notice.handover.conversation_id)
             if conversation.channel != CHANNEL:  # another channel's newcomer: not ours to tell
                 continue
             reply = await self.engine.render(conversation, notice.response)
-            if notice.with_desk_hours:
-                language = self.engine.answer_language(conversation)
-                status = knowledge.desk_hours.status(self.store.clock())
-                reply = Reply(f"{reply.text} {status.describe(language)}")
+            if notice.desk:
+                reply = Reply(f"{reply.text} {notice.desk.describe(self.engine.answer_language(conversation))}")
             self.store.record_notice(notice.handover.id)
             await notify(bot, self.store, conversation, reply)
             await self._post(bot, conversation.id, f"No volunteer has replied for "

@@ -53,9 +53,10 @@ class Newcomers:
         """A photo, voice note, sticker, document, location...: relayed in a handover."""
         message = update.message
         conversation = self._conversation(update)
-        if not await self._within_limits(context.bot, conversation, describe_message(message)):
+        stored_as = describe_message(message)
+        if not await self._within_limits(context.bot, conversation, stored_as):
             return
-        self.store.add_incoming(conversation.id, describe_message(message))
+        self.store.add_incoming(conversation.id, stored_as)
         if self.store.active_handover(conversation.id):
             await self.desk.relay_from_newcomer(context.bot, conversation, message)
         else:
