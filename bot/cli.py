@@ -246,8 +246,9 @@ def ask(settings: Settings, question: str | None, as_json: bool) -> None:
 @cli.group("eval", invoke_without_command=True)
 @click.option("--questions", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Question set (YAML); default tests/data/eval_questions.yaml.")
+@click.option("--misses", is_flag=True, help="Also list each question the wegwijs pipeline got wrong.")
 @click.pass_context
-def evaluate(ctx: click.Context, questions: str | None) -> None:
+def evaluate(ctx: click.Context, questions: str | None, misses: bool) -> None:
     """The whole pipeline on the question set in tests/data/, next to Rasa's stock pipeline.
 
     Prints per language: answer-topic accuracy, safety recall, handover recall, out of scope
@@ -262,7 +263,8 @@ def evaluate(ctx: click.Context, questions: str | None) -> None:
     from pathlib import Path
 
     from bot.conversation import training
-    from bot.evaluation import DEFAULT_QUESTIONS, evaluate_conversation, format_conversation, load_questions
+    from bot.evaluation import (DEFAULT_QUESTIONS, evaluate_conversation, format_conversation,
+                                format_misses, load_questions)
     from bot.store import Store
 
     settings: Settings = ctx.obj
@@ -280,6 +282,8 @@ def evaluate(ctx: click.Context, questions: str | None) -> None:
     stock_engine = open_engine(settings, Store(None), model_path=stock_model)
     runs["rasa-stock"] = asyncio.run(evaluate_conversation(stock_engine, question_set))
     click.echo(format_conversation(runs))
+    if misses:
+        click.echo("\nmissed by wegwijs\n" + format_misses(runs["wegwijs"].misses))
 
 
 @evaluate.command("retrieval")

@@ -81,43 +81,72 @@ class ConversationScores:
     METRICS = ("topic", "direct", "safety", "handover", "out_of_scope", "smalltalk")
 
 
-def score_turn(scores: ConversationScores, question: dict, turn, topics: dict[str, str]) -> None:
-    """Add one turn (bot.conversation.engine.Turn) for its labelled question."""
-    scores.latencies.append(turn.latency_ms)
+def judge_turn(question: dict, turn, topics: dict[str, str]) -> dict[str, bool]:
+    """What each metric that applies to a labelled question makes of its turn: metric -> hit."""
     if "entry" in question:
         expected_topics = {topics[entry_id] for entry_id in question["entry"]}
-        scores.topic.add(turn.action in ("answer", "safety", "clarify") and turn.topic in expected_topics)
-        scores.direct.add(turn.action in ("answer", "safety") and turn.topic in expected_topics)
+        verdicts = {
+            "topic": turn.action in ("answer", "safety", "clarify") and turn.topic in expected_topics,
+            "direct": turn.action in ("answer", "safety") and turn.topic in expected_topics,
+        }
         if expected_topics <= SAFETY_TOPICS:
-            scores.safety.add(turn.action == "safety")
-        return
-    expected = question["expect"]
-    if expected == "handover":
-        scores.handover.add(turn.action == "handover")
-    elif expected == "out_of_scope":
-        scores.out_of_scope.add(turn.action == "fallback")
-    elif expected == "smalltalk":
-        scores.smalltalk.add(turn.action == "smalltalk")
+            verdicts["safety"] = turn.action == "safety"
+        return verdicts
+    expected_action = {"handover": "handover", "out_of_scope": "fallback", "smalltalk": "smalltalk"}
+    return {question["expect"]: turn.action == expected_action[question["expect"]]}
 
 
-async def evaluate_conversation(engine, questions: list[dict]) -> dict[str, ConversationScores]:
+@dataclass
+class Miss:
+    metric: str
+    question: dict
+    action: str
+    topic: str | None
+
+
+@dataclass
+class ConversationRun:
+    scores: dict[str, ConversationScores]  # per language, and "all"
+    misses: list[Miss]
+
+
+async def evaluate_conversation(engine, questions: list[dict]) -> ConversationRun:
     """Each question as the first message of a fresh conversation, through the whole engine."""
     topics = {entry.id: entry.topic for entry in engine.knowledge.retriever.entries}
     await engine.handle("eval", "warm-up", "hello")  # first-call costs are not a message's latency
     scores: dict[str, ConversationScores] = defaultdict(ConversationScores)
+    misses = []
     for number, question in enumerate(questions):
         turn = await engine.handle("eval", f"q{number}", question["text"])
+        verdicts = judge_turn(question, turn, topics)
         for key in (question["lang"], "all"):
-            score_turn(scores[key], question, turn, topics)
-    return dict(scores)
+            scores[key].latencies.append(turn.latency_ms)
+            for metric, hit in verdicts.items():
+                getattr(scores[key], metric).add(hit)
+        misses += [Miss(metric, question, turn.action, turn.topic)
+                   for metric, hit in verdicts.items() if not hit]
+    return ConversationRun(dict(scores), misses)
+
+
+def format_misses(misses: list[Miss]) -> str:
+    """One line per missed question, grouped by metric: what was expected and what happened."""
+    lines = []
+    for metric in ConversationScores.METRICS:
+        for miss in (m for m in misses if m.metric == metric):
+            expected = ", ".join(miss.question.get("entry", [])) or miss.question["expect"]
+            got = f"{miss.action} {miss.topic}" if miss.topic else miss.action
+            lines.append(f"{metric:<12} {miss.question['lang']:<3} {miss.question['text']!r}: "
+                         f"expected {expected}, got {got}")
+    return "\n".join(lines)
 
 
 def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def format_conversation(runs: dict[str, dict[str, ConversationScores]]) -> str:
+def format_conversation(runs: dict[str, ConversationRun]) -> str:
     """One block per metric: a row per language, a column per pipeline (percent, (n))."""
+    runs = {name: run.scores for name, run in runs.items()}
     names = list(runs)
     languages = sorted({lang for run in runs.values() for lang in run} - {"en", "nl", "all"})
     order = ["en", "nl", *languages, "all"]
