@@ -27,6 +27,9 @@ def gate(knowledge):
     ("Ik wil niet meer leven.", "crisis-113"),
     ("我真的不想活了", "crisis-113"),  # no spaces in Chinese: matched inside the sentence
     ("artık yaşamak istemiyorum", "crisis-113"),
+    ("Mój mąż stracił przytomność, co robić", "emergency-112"),
+    ("mijn vader heeft pijn op de borst en is helemaal grauw", "emergency-112"),
+    ("自転車を盗まれました。警察に届けたい", "emergency-police-non-urgent"),  # a stem: any verb ending
 ])
 def test_a_trigger_phrase_anywhere_in_the_message_matches(gate, text, entry):
     match = gate.check(text, [])
