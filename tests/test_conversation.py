@@ -141,6 +141,25 @@ async def test_out_of_scope_is_declined_never_answered_from_an_entry(engine, req
     assert not any(link in reply_text(turn) for link in ("https://", "http://"))
 
 
+@pytest.mark.parametrize("text,words", [
+    ("how do I register with a GP in London", "a question about London"),
+    ("waar vind ik een huisarts in Londen", "een vraag over Londen"),
+])
+async def test_a_question_about_a_place_abroad_is_declined_naming_the_place(engine, request, text, words):
+    turn = await newcomer(engine, request).say(text)
+    assert (turn.action, turn.entry) == ("fallback", None)
+    assert words in reply_text(turn)
+
+
+@pytest.mark.parametrize("text,topic", [
+    ("I just moved here from India, how do I register with a GP?", "gp"),
+    ("when is the japan festival", "meeting_people"),  # the knowledge base speaks of Japan
+])
+async def test_a_country_of_origin_or_a_local_event_is_not_abroad(engine, request, text, topic):
+    turn = await newcomer(engine, request).say(text)
+    assert (turn.action, turn.topic) == ("answer", topic)
+
+
 async def test_a_question_the_knowledge_base_cannot_answer_says_what_it_can_do(
         trained_model, embedder, tmp_path):
     """A knowledge base without housing entries: a housing question finds nothing close."""

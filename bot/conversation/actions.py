@@ -17,6 +17,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.conversation.elsewhere import place_abroad
 from bot.conversation.language import ANSWER_LANGUAGES
 from bot.knowledge.answers import render_answer
 from bot.knowledge.entries import Entry
@@ -107,14 +108,29 @@ class SearchKnowledge(ServiceAction):
             match = "safety" if chosen.is_safety else "answer"
             return [SlotSet("entry_id", chosen.id), SlotSet("confidence", 1.0),
                     SlotSet("candidates", [chosen.id]), SlotSet("match", match)]
-        hits = self.retriever.search(tracker.latest_message.text or "", limit=CLARIFY_OPTIONS)
+        text = tracker.latest_message.text or ""
+        hits = self.retriever.search(text, limit=CLARIFY_OPTIONS)
         best = hits[0] if hits else None
+        match = decide(hits)
+        place = _place_abroad(text, best.entry) if best and match != "safety" else None
         return [
             SlotSet("entry_id", best.entry.id if best else None),
             SlotSet("confidence", round(best.score, 3) if best else 0.0),
             SlotSet("candidates", [hit.entry.id for hit in hits]),
-            SlotSet("match", decide(hits)),
+            SlotSet("match", "elsewhere" if place else match),
+            SlotSet("place", place),
         ]
+
+
+def _place_abroad(text: str, best: Entry) -> str | None:
+    """The place outside the Netherlands a question is about, unless the entry that comes
+    closest speaks of it too (Amstelveen's Japan festival is not a question about Japan)."""
+    place = place_abroad(text)
+    if place is None:
+        return None
+    written = [*(local.title + " " + local.answer for local in best.texts.values()),
+               *(q for questions in best.questions_by_language().values() for q in questions)]
+    return None if place.casefold() in " ".join(written).casefold() else place
 
 
 class Answer(ServiceAction):

@@ -38,7 +38,8 @@ COMMANDS = {
     "/start": "/greet", "/help": "/greet", "/human": "/request_human",
     "/language": "/change_language", "/forget": "/forget_me",
 }
-FALLBACK_ACTIONS = {"utter_cannot_help", "utter_out_of_scope", "utter_default", "action_default_fallback"}
+FALLBACK_ACTIONS = {"utter_cannot_help", "utter_out_of_scope", "utter_elsewhere", "utter_default",
+                    "action_default_fallback"}
 
 
 @dataclass(frozen=True)

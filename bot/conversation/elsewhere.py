@@ -1,0 +1,128 @@
+"""Questions about somewhere else: "how do I register with a GP in London" is out of scope,
+however close it is in meaning to a knowledge question (the e5 vector barely weighs the place).
+
+The places are the countries of the CLDR data that Babel ships, and the cities CLDR names time
+zones after, written as in each language the assistant sees; the Kingdom of the Netherlands is
+home. A place counts only when the message does not say it is where the newcomer comes from
+("I moved from India", "uit Polen", "Türkiye'den", "我来自中国"): newcomers mention their
+country of origin all the time when asking about life here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from babel import Locale
+
+LANGUAGES = ("en", "nl", "de", "fr", "es", "pt", "pl", "tr", "uk", "ar", "hi", "zh", "ja", "ru", "it")
+HOME_TERRITORIES = {"NL", "AW", "CW", "SX", "BQ"}  # the Kingdom of the Netherlands
+NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
+HOME_ZONES = {"Europe/Amsterdam", "America/Aruba", "America/Curacao", "America/Kralendijk",
+              "America/Lower_Princes"}
+ZONE_REGIONS = ("Europe/", "Asia/", "Africa/", "America/", "Australia/")
+# Place names that are also everyday words in one of the languages ("czad" is carbon monoxide
+# in Polish, "mali" financial in Turkish, "чад" fumes in Ukrainian).
+EVERYDAY_WORDS = {"jersey", "guernsey", "center", "resolute", "oral", "nome", "regina", "chita",
+                  "boa vista", "campo grande", "czad", "чад", "mali", "kuba", "turkey", "guinea",
+                  "bahia", "salta", "merida", "marengo", "knox", "vevay", "beulah", "monticello",
+                  "petersburg", "creston", "dawson", "phoenix", "stanley", "unknown", "kabul"}
+HOME_WORDS = {"amstelveen", "amsterdam", "holland", "hollanda", "dutch", "nederlands", "nederlandse"}
+# Words just before a place that make it the origin: from, uit, aus, de/d', z, з, من, ...
+# (and Polish "po", as in "po polsku": in Polish, the language).
+ORIGIN_BEFORE = {"from", "uit", "van", "aus", "von", "de", "d", "du", "des", "desde", "do", "da",
+                 "dos", "das", "z", "ze", "з", "із", "зі", "из", "من", "dal", "dalla", "po"}
+# ... or just after it: Hindi से (from) and का/की/के (of), Turkish -den/-dan/-ten/-tan.
+ORIGIN_AFTER = {"से", "का", "की", "के", "den", "dan", "ten", "tan"}
+CJK_ORIGIN_BEFORE = ("从", "來自", "来自", "從")
+CJK_ORIGIN_AFTER = ("から", "出身", "来", "來", "語", "语", "人")  # ... or its language, its people
+# Polish and Ukrainian inflect place names ("w Warszawie", "в Україні"): their longer names
+# match by stem, the name less its last letter, followed by at most two more letters.
+INFLECTED = {"pl", "uk", "ru"}
+STEM_FROM = 6
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+KATAKANA = re.compile(r"[\u30a0-\u30ff]")
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def _tokens(text: str) -> list[str]:
+    """Words, split at spaces, punctuation and apostrophes (so "türkiye'de" is two)."""
+    spaced = "".join(" " if unicodedata.category(c)[0] in "PZS" else c for c in _fold(text))
+    return spaced.split()
+
+
+@lru_cache(maxsize=1)
+def _places() -> tuple[dict[tuple[str, ...], str], dict[str, str], list[str], set[str]]:
+    """(names as token tuples -> name, Slavic stems -> name, CJK names, home names)."""
+    words: dict[tuple[str, ...], str] = {}
+    stems: dict[str, str] = {}
+    cjk: list[str] = []
+    home = set(HOME_WORDS)
+    for language in LANGUAGES:
+        locale = Locale.parse(language)
+        countries = {code: name for code, name in locale.territories.items()
+                     if code.isalpha() and code not in NOT_COUNTRIES}
+        zones = {zone: names["city"] for zone, names in locale.time_zones.items()
+                 if "city" in names and zone.startswith(ZONE_REGIONS) and zone not in HOME_ZONES}
+        home |= {_fold(countries[code]) for code in HOME_TERRITORIES if code in countries}
+        names = {name for code, name in countries.items() if code not in HOME_TERRITORIES}
+        names |= set(zones.values()) | {zone.rsplit("/", 1)[1].replace("_", " ") for zone in zones}
+        for name in names:
+            folded = _fold(name)
+            if folded in EVERYDAY_WORDS:
+                continue
+            if CJK.search(folded):
+                cjk.append(folded)
+                continue
+            words[tuple(_tokens(folded))] = name
+            if language in INFLECTED and len(folded) >= STEM_FROM and " " not in folded:
+                stems[folded[:-1]] = name
+    for name in home:
+        words.pop(tuple(_tokens(name)), None)
+    return words, stems, sorted(set(cjk), key=len, reverse=True), home
+
+
+def _names_home(text: str, home: set[str]) -> bool:
+    padded = f" {' '.join(_tokens(text))} "
+    return any(f" {' '.join(_tokens(name))} " in padded or (CJK.search(name) and name in _fold(text))
+               for name in home)
+
+
+def place_abroad(text: str) -> str | None:
+    """The place outside the Netherlands the message asks about, if it names one (and no home)."""
+    words, stems, cjk, home = _places()
+    if _names_home(text, home):
+        return None
+    tokens = _tokens(text)
+    for start in range(len(tokens)):
+        before = tokens[start - 1] if start else ""
+        for length in (3, 2, 1):
+            name = words.get(tuple(tokens[start:start + length]))
+            if name is None and length == 1:
+                name = next((stems[s] for s in _prefixes(tokens[start]) if s in stems), None)
+            if name is None:
+                continue
+            after = tokens[start + length] if start + length < len(tokens) else ""
+            if before not in ORIGIN_BEFORE and after not in ORIGIN_AFTER:
+                return name
+            break
+    folded = _fold(text)
+    for name in cjk:
+        at = folded.find(name)
+        before, after = folded[:at], folded[at + len(name):]
+        if at < 0 or before.endswith(CJK_ORIGIN_BEFORE) or after.startswith(CJK_ORIGIN_AFTER):
+            continue
+        # A name in katakana must be a word of its own: ドバイ (Dubai) is inside アドバイス (advice).
+        if KATAKANA.match(name) and (KATAKANA.match(before[-1:]) or KATAKANA.match(after[:1])):
+            continue
+        return name
+    return None
+
+
+def _prefixes(token: str) -> list[str]:
+    """The token without its last one or two letters: where an inflected stem may end."""
+    return [token[:-cut] for cut in (1, 2) if len(token) - cut >= STEM_FROM - 1]

@@ -1,0 +1,38 @@
+"""Which messages are about a place outside the Netherlands (CLDR place names via Babel)."""
+
+import pytest
+
+from bot.conversation.elsewhere import place_abroad
+
+
+@pytest.mark.parametrize("text,place", [
+    ("how do I register with a GP in London", "London"),
+    ("hoeveel kost een zorgverzekering in Duitsland", "Duitsland"),
+    ("quelle est la meilleure école internationale à Paris", "Paris"),
+    ("jak zapisać się do lekarza w Warszawie", "Warszawa"),  # Polish inflects: matched by stem
+    ("як оформити пенсію в Україні", "Україна"),
+    ("Türkiye'de çocuğumu okula nasıl kaydederim", "Türkiye"),  # -de: in
+    ("كيف أسجل ابني في مدرسة في دبي", "دبي"),
+    ("東京で歯医者を探したい", "東京"),  # no spaces in Japanese: found inside the sentence
+])
+def test_a_question_about_a_place_abroad_names_it(text, place):
+    assert place_abroad(text) == place
+
+
+@pytest.mark.parametrize("text", [
+    "I moved here from India, how do I register with a GP?",  # where they come from
+    "ik kom uit Polen, moet ik inburgeren?",
+    "Türkiye'den geldim, nasıl kayıt olurum?",  # -den: from
+    "我来自中国，怎么找家庭医生？",
+    "インドから来ました。保険は必要ですか？",
+    "मेरे पास भारत का बीमा है, क्या डच बीमा भी चाहिए?",  # of India
+    "my diploma is from Brazil, is it valid in the Netherlands?",
+    "is a GP in Amstelveen like one in England?",  # about here
+    "czy mówisz po polsku?",  # the language, not Poland
+    "日本語で答えてください",
+    "グループ8の進路アドバイスとは何ですか？",  # ドバイ (Dubai) inside アドバイス (advice)
+    "my child is ill and we have no huisarts yet",  # "child" is not an inflected "Chile"
+    "czad w mieszkaniu!",  # carbon monoxide, not Chad
+])
+def test_origin_home_and_lookalikes_are_not_places_abroad(text):
+    assert place_abroad(text) is None
