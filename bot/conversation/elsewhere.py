@@ -56,8 +56,9 @@ def _tokens(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _places() -> tuple[dict[tuple[str, ...], str], dict[str, str], list[str], set[str]]:
-    """(names as token tuples -> name, Slavic stems -> name, CJK names, home names)."""
+def _places() -> tuple[dict[tuple[str, ...], str], dict[str, str], list[str], list[str]]:
+    """(names as token tuples -> name, Slavic stems -> name, CJK names, home names as
+    space-padded words, or as written when in CJK script)."""
     words: dict[tuple[str, ...], str] = {}
     stems: dict[str, str] = {}
     cjk: list[str] = []
@@ -83,21 +84,21 @@ def _places() -> tuple[dict[tuple[str, ...], str], dict[str, str], list[str], se
                 stems[folded[:-1]] = name
     for name in home:
         words.pop(tuple(_tokens(name)), None)
-    return words, stems, sorted(set(cjk), key=len, reverse=True), home
+    home_forms = [name if CJK.search(name) else _padded(_tokens(name)) for name in home]
+    return words, stems, sorted(set(cjk), key=len, reverse=True), home_forms
 
 
-def _names_home(text: str, home: set[str]) -> bool:
-    padded = f" {' '.join(_tokens(text))} "
-    return any(f" {' '.join(_tokens(name))} " in padded or (CJK.search(name) and name in _fold(text))
-               for name in home)
+def _padded(tokens: list[str]) -> str:
+    return f" {' '.join(tokens)} "
 
 
 def place_abroad(text: str) -> str | None:
     """The place outside the Netherlands the message asks about, if it names one (and no home)."""
     words, stems, cjk, home = _places()
-    if _names_home(text, home):
+    tokens, folded = _tokens(text), _fold(text)
+    padded = _padded(tokens)
+    if any(form in padded or form in folded for form in home):
         return None
-    tokens = _tokens(text)
     for start in range(len(tokens)):
         before = tokens[start - 1] if start else ""
         for length in (3, 2, 1):
@@ -110,7 +111,6 @@ def place_abroad(text: str) -> str | None:
             if before not in ORIGIN_BEFORE and after not in ORIGIN_AFTER:
                 return name
             break
-    folded = _fold(text)
     for name in cjk:
         at = folded.find(name)
         before, after = folded[:at], folded[at + len(name):]
