@@ -67,3 +67,12 @@ def test_a_close_example_of_diets_own_intent_lifts_an_unsure_prediction(featuriz
 def test_diet_keeps_its_intent_when_no_example_is_close(featurizer, classifier):
     message = classify(featurizer, classifier, "my bicycle has a flat tyre", diet_intent="ask_question")
     assert message.get(INTENT) == {"name": "ask_question", "confidence": 0.9}
+
+
+def test_diets_sure_request_for_a_person_stands_against_a_closer_question(featurizer, classifier):
+    """A question example ("where can I learn Dutch") is the closest to this message, yet a
+    request for a person that DIET is sure of is never turned into a question."""
+    text = "where can I learn Dutch"
+    assert classify(featurizer, classifier, text, "request_human", 0.5).get(INTENT)["name"] == "ask_question"
+    message = classify(featurizer, classifier, text, "request_human", 0.99)
+    assert message.get(INTENT) == {"name": "request_human", "confidence": 0.99}

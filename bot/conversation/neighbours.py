@@ -34,6 +34,11 @@ from bot.conversation.featurizer import MultilingualSentenceFeaturizer
 # (a question that mentions a volunteer: question 0.93, request for a person 0.94) to DIET.
 CLOSE_ENOUGH = 0.90
 CLEAR_LEAD = 0.01
+# A request for a person answered with an article is the costliest mistake (a volunteer
+# answering a question is cheap), and in e5 space "can a volunteer take over" sits next to
+# questions about volunteering: DIET's sure call for a person is never overruled.
+KEPT_INTENT = "request_human"
+SURE = 0.95
 VECTORS_FILE = "examples.npz"
 
 
@@ -45,7 +50,8 @@ class NearestExampleClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"close_enough": CLOSE_ENOUGH, "clear_lead": CLEAR_LEAD}
+        return {"close_enough": CLOSE_ENOUGH, "clear_lead": CLEAR_LEAD,
+                "kept_intent": KEPT_INTENT, "sure": SURE}
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -80,10 +86,13 @@ class NearestExampleClassifier(IntentClassifier, GraphComponent):
             vector = _vector(message)
             if vector is None or self.vectors is None:
                 continue
+            diet = message.get(INTENT) or {}
+            chosen = diet.get(INTENT_NAME_KEY)
+            if chosen == self.config["kept_intent"] and diet.get(PREDICTED_CONFIDENCE_KEY, 0) >= self.config["sure"]:
+                continue
             nearest = self.nearest(vector)
             intent = max(nearest, key=nearest.get)
             similarity = nearest.pop(intent)
-            chosen = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             # Measured against DIET's intent to overrule it, against the runner-up to confirm it.
             rival = nearest.get(chosen, -1.0) if chosen != intent else max(nearest.values(), default=-1.0)
             if similarity >= self.config["close_enough"] and similarity - rival >= self.config["clear_lead"]:
