@@ -234,6 +234,16 @@ async def test_safety_gets_the_fixed_answer_at_once_then_the_offer_of_a_human(
     assert any("/request_human" == b.payload for b in turn.replies[-1].buttons)
 
 
+async def test_each_safety_message_gets_its_own_entry_not_the_one_before(engine, request):
+    """The classifier's safety intent carries no entry: the entry of an earlier safety answer
+    in the conversation must not be given again."""
+    person = newcomer(engine, request)
+    first = await person.say("my baby has a high fever and it's sunday night, our doctor is closed")
+    assert first.entry == "urgent-huisartsenpost"
+    second = await person.say("mein fahrrad wurde geklaut, welche nummer hat die polizei wenn es kein notfall ist")
+    assert (second.action, second.entry) == ("safety", "emergency-police-non-urgent")
+
+
 async def test_other_language_gets_english_with_a_line_in_their_language(engine, request):
     turn = await newcomer(engine, request).say("मुझे डॉक्टर के पास रजिस्टर करना है, क्या करूँ?")
     assert (turn.action, turn.topic, turn.language) == ("answer", "gp", "hi")

@@ -144,14 +144,16 @@ class Answer(ServiceAction):
 
 
 class SafetyAnswer(ServiceAction):
-    """The fixed answer of a safety entry, whichever way the safety need was recognised."""
+    """The fixed answer of a safety entry, whichever way the safety need was recognised: the
+    entry the safety gate or a button named, else the best safety entry for the message (never
+    the `entry_id` slot, which may hold an earlier turn's entry)."""
 
     action_name = "action_safety_answer"
 
     async def run(self, output_channel, nlg, tracker, domain) -> list[Event]:
         knowledge = self.retriever.knowledge
-        entry = knowledge.by_id.get(_entity(tracker, "entry_id") or "") or self.slot_entry(tracker)
-        if entry is None or not entry.is_safety:  # the classifier said safety: take the best safety entry
+        entry = knowledge.by_id.get(_entity(tracker, "entry_id") or "")
+        if entry is None or not entry.is_safety:
             hits = self.retriever.search(tracker.latest_message.text or "", limit=len(knowledge.entries))
             entry = next(hit.entry for hit in hits if hit.entry.is_safety)
         events: list[Event] = [SlotSet("entry_id", entry.id), SlotSet("confidence", 1.0)]
