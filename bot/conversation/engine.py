@@ -20,6 +20,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.conversation.actions import Services, in_process_actions
 from bot.conversation.dialogue_examples import DialogueExamples
+from bot.conversation.elsewhere import load_places
 from bot.conversation.language import (
     DEFAULT_LANGUAGE, LanguageDetector, answer_language, shared_vocabulary,
 )
@@ -103,6 +104,7 @@ class Engine:
         """The engine over the settings' knowledge base and the newest trained model."""
         knowledge = open_knowledge(settings, Embedder.shared(settings.model)).start()
         dialogue = DialogueExamples.shared(settings.model, settings.cache_dir)
+        load_places()
         return cls(model_path or latest_model(settings), knowledge, store, dialogue)
 
     async def handle(self, channel: str, user_ref: str, text: str) -> Turn:
