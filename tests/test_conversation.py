@@ -11,7 +11,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.conversation.actions import Services, in_process_actions
 from bot.knowledge.answers import render_answer
 from bot.knowledge.base import load_knowledge
 from tests.conversation_fixtures import (
@@ -242,6 +246,24 @@ async def test_each_safety_message_gets_its_own_entry_not_the_one_before(engine,
     assert first.entry == "urgent-huisartsenpost"
     second = await person.say("mein fahrrad wurde geklaut, welche nummer hat die polizei wenn es kein notfall ist")
     assert (second.action, second.entry) == ("safety", "emergency-police-non-urgent")
+
+
+@pytest.mark.parametrize("text,match,entry", [
+    # a safety entry second or third: the classifier's call decides for it
+    ("I feel so alone here, nobody to talk to", "safety", "crisis-feeling-low"),
+    ("someone stole my wallet in the tram, what do I do", "safety", "emergency-police-non-urgent"),
+    # none among the closest: answered as the question it is
+    ("starting out as a freelancer, is there any support?", "answer", "work-entrepreneurs"),
+])
+async def test_the_classifiers_safety_intent_needs_a_safety_entry_among_the_closest(engine, text, match, entry):
+    """When the classifier (not the safety gate) calls a message safety, the search answers the
+    closest safety entry; with none among the closest, the message is an ordinary question
+    (DIET once gave a freelancer asking for support the crisis line)."""
+    search = in_process_actions(Services(engine.knowledge, engine.store))["action_search_knowledge"]
+    tracker = DialogueStateTracker.from_events("0", [UserUttered(text, {"name": "safety", "confidence": 0.9})])
+    events = await search.run(CollectingOutputChannel(), engine.processor.nlg, tracker, engine.processor.domain)
+    slots = {event.key: event.value for event in events}
+    assert (slots["match"], slots["entry_id"]) == (match, entry)
 
 
 async def test_other_language_gets_english_with_a_line_in_their_language(engine, request):

@@ -104,14 +104,18 @@ class SearchKnowledge(ServiceAction):
 
     async def run(self, output_channel, nlg, tracker, domain: Domain) -> list[Event]:
         chosen = self.retriever.knowledge.by_id.get(_entity(tracker, "entry_id") or "")
-        if chosen:  # a button the newcomer pressed names the entry
+        if chosen:  # named by a button the newcomer pressed, or by the safety gate
             match = "safety" if chosen.is_safety else "answer"
             return [SlotSet("entry_id", chosen.id), SlotSet("confidence", 1.0),
                     SlotSet("candidates", [chosen.id]), SlotSet("match", match)]
         text = tracker.latest_message.text or ""
         hits = self.retriever.search(text, limit=CLARIFY_OPTIONS)
-        best = hits[0] if hits else None
-        match = decide(hits)
+        # The classifier heard an emergency the safety gate did not: the safety entry among the
+        # closest answers it; with none among them, it is an ordinary question.
+        heard_safety = tracker.latest_message.intent.get("name") == "safety"
+        safety_hit = next((hit for hit in hits if hit.entry.is_safety), None) if heard_safety else None
+        best = safety_hit or (hits[0] if hits else None)
+        match = "safety" if safety_hit else decide(hits)
         place = _place_abroad(text, best.entry) if best and match != "safety" else None
         return [
             SlotSet("entry_id", best.entry.id if best else None),
@@ -144,21 +148,15 @@ class Answer(ServiceAction):
 
 
 class SafetyAnswer(ServiceAction):
-    """The fixed answer of a safety entry, whichever way the safety need was recognised: the
-    entry the safety gate or a button named, else the best safety entry for the message (never
-    the `entry_id` slot, which may hold an earlier turn's entry)."""
+    """The fixed answer of the safety entry the search of this turn chose."""
 
     action_name = "action_safety_answer"
 
     async def run(self, output_channel, nlg, tracker, domain) -> list[Event]:
-        knowledge = self.retriever.knowledge
-        entry = knowledge.by_id.get(_entity(tracker, "entry_id") or "")
-        if entry is None or not entry.is_safety:
-            hits = self.retriever.search(tracker.latest_message.text or "", limit=len(knowledge.entries))
-            entry = next(hit.entry for hit in hits if hit.entry.is_safety)
-        events: list[Event] = [SlotSet("entry_id", entry.id), SlotSet("confidence", 1.0)]
-        tracker.update(events[0])
-        return events + await self.answer_events(entry, nlg, tracker, output_channel)
+        entry = self.slot_entry(tracker)
+        if entry is None:  # removed from the knowledge base since the search
+            return [await _utter("utter_cannot_help", nlg, tracker, output_channel)]
+        return await self.answer_events(entry, nlg, tracker, output_channel)
 
 
 class Clarify(ServiceAction):
