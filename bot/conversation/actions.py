@@ -138,6 +138,8 @@ def _place_abroad(text: str, best: Entry) -> str | None:
 
 
 class Answer(ServiceAction):
+    """The answer of the entry the search of this turn chose."""
+
     action_name = "action_answer"
 
     async def run(self, output_channel, nlg, tracker, domain) -> list[Event]:
@@ -147,16 +149,11 @@ class Answer(ServiceAction):
         return await self.answer_events(entry, nlg, tracker, output_channel)
 
 
-class SafetyAnswer(ServiceAction):
-    """The fixed answer of the safety entry the search of this turn chose."""
+class SafetyAnswer(Answer):
+    """The same, for a safety entry: its own action, so the rules follow it with the offer of
+    a volunteer instead of "did this help?"."""
 
     action_name = "action_safety_answer"
-
-    async def run(self, output_channel, nlg, tracker, domain) -> list[Event]:
-        entry = self.slot_entry(tracker)
-        if entry is None:  # removed from the knowledge base since the search
-            return [await _utter("utter_cannot_help", nlg, tracker, output_channel)]
-        return await self.answer_events(entry, nlg, tracker, output_channel)
 
 
 class Clarify(ServiceAction):
