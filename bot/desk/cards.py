@@ -19,6 +19,7 @@ TOPIC_LABELS = {
     "dutch_lessons": "Dutch lessons", "volunteering": "Volunteering", "registration": "Registration",
     "health_insurance": "Insurance", "housing": "Housing", "work": "Work",
     "inburgering": "Inburgering", "discrimination": "Discrimination", "meeting_people": "Meeting people",
+    "referral": "Referral",
 }
 SPEAKERS = {"in": "Newcomer", "out": "Wegwijs"}
 DESK_HELP = ("Write in this topic to answer the newcomer (they see your first name only). "
