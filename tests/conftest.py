@@ -1,8 +1,12 @@
 import pytest
 
 from bot.conversation import training
+from bot.conversation.decision_training import train_decision
+from bot.conversation.dialogue_examples import DialogueExamples
 from bot.embedding import Embedder
 from bot.knowledge.base import load_knowledge
+from bot.knowledge.index import EmbeddingStore
+from bot.knowledge.live import LiveKnowledge
 from bot.settings import Settings
 from tests.knowledge_fixtures import SHIPPED
 
@@ -27,7 +31,11 @@ def shared_data_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def trained_model():
-    """The model `make setup` trained (trained here if it is missing)."""
-    model, _ = training.train(Settings.from_env(), load_knowledge(SHIPPED).knowledge)
+def trained_model(embedder, shared_data_dir):
+    """The model `make setup` trained, with its decision layer (both trained here if missing)."""
+    settings = Settings.from_env()
+    model, _ = training.train(settings, load_knowledge(SHIPPED).knowledge)
+    index = EmbeddingStore(shared_data_dir / "knowledge-index.db", embedder, settings.model)
+    retriever = LiveKnowledge(SHIPPED, index, embedder).retriever
+    train_decision(model, retriever, DialogueExamples.shared(settings.model, settings.cache_dir))
     return model

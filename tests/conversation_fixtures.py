@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from bot.conversation.decision import load_decision
 from bot.conversation.dialogue_examples import DialogueExamples
 from bot.conversation.engine import Engine, Turn
 from bot.embedding import Embedder
@@ -25,7 +26,8 @@ def make_engine(model: Path, knowledge_dir: Path, data_dir: Path, embedder: Embe
     index = EmbeddingStore(data_dir / "knowledge-index.db", embedder, settings.model)
     knowledge = LiveKnowledge(knowledge_dir, index, embedder)
     dialogue = DialogueExamples.shared(settings.model, settings.cache_dir)
-    return Engine(model, knowledge, Store((store_dir or data_dir) / "wegwijs.db", clock=clock), dialogue)
+    store = Store((store_dir or data_dir) / "wegwijs.db", clock=clock)
+    return Engine(model, knowledge, store, dialogue, load_decision(model))
 
 
 class Newcomer:

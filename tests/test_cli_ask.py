@@ -41,3 +41,15 @@ def test_no_trained_model_exits_non_zero_with_a_clear_message(shared_data_dir, m
     assert result.exit_code == 1
     assert "no trained model" in result.stderr and "wegwijs train" in result.stderr
     assert result.stdout == ""
+
+
+def test_a_model_without_its_decision_layer_exits_non_zero_with_a_clear_message(
+        shared_data_dir, monkeypatch, tmp_path, trained_model):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / trained_model.name).symlink_to(trained_model)
+    monkeypatch.setenv("WEGWIJS_DATA_DIR", str(shared_data_dir))
+    monkeypatch.setenv("WEGWIJS_RASA_MODEL_DIR", str(models))
+    result = CliRunner().invoke(cli, ["ask", "--json", "huisarts?"])
+    assert result.exit_code == 1
+    assert "no decision layer" in result.stderr and "wegwijs train" in result.stderr

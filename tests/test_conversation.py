@@ -11,11 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from rasa.core.channels.channel import CollectingOutputChannel
-from rasa.shared.core.events import UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.conversation.actions import Services, in_process_actions
 from bot.knowledge.answers import render_answer
 from bot.knowledge.base import load_knowledge
 from tests.conversation_fixtures import (
@@ -23,6 +19,9 @@ from tests.conversation_fixtures import (
 )
 from tests.knowledge_fixtures import SHIPPED, copy_shipped
 
+# Close calls the decision layer of the trained model meets (the first from issue 12).
+SAME_TOPIC_CLOSE_CALL = "how can I find a huisarts near me?"
+CROSS_TOPIC_CLOSE_CALL = "I speak good dutch and would like to help someone learn it as a volunteer"
 OPEN_TUESDAY_MORNINGS = """\
 verified: true
 weekly:
@@ -76,7 +75,7 @@ async def test_english_question_gets_the_entry_answer_with_source_and_feedback_b
     assert turn.replies[0].text == render_answer(entry, "en", shipped.desk_hours, TUESDAY_MORNING)
     assert all(link in turn.replies[0].text for link in entry.links)
     assert turn.replies[-1].text == "Did this help?"
-    assert button_titles(turn) == ["Yes", "No"]
+    assert [button.title for button in turn.replies[-1].buttons] == ["Yes", "No"]
 
 
 async def test_dutch_question_gets_the_dutch_answer(engine, request, shipped):
@@ -117,12 +116,15 @@ async def test_declining_a_volunteer_keeps_the_bot_going(engine, request):
     assert engine.store.active_handover(person.conversation_id) is None
 
 
-async def test_a_close_call_becomes_a_clarifying_question_and_a_choice_answers(engine, request, shipped):
+async def test_a_cross_topic_close_call_becomes_a_clarifying_question_and_a_choice_answers(
+        engine, request, shipped):
     person = newcomer(engine, request)
-    turn = await person.say("what about school for my child?")
+    turn = await person.say(CROSS_TOPIC_CLOSE_CALL)
     assert turn.action == "clarify"
     titles = button_titles(turn)
     assert 2 <= len(titles) - 1 <= 3 and titles[-1] == "None of these"
+    options = _entries_titled(shipped, titles[:-1])
+    assert len({shipped.by_id[entry].topic for entry in options}) == len(options)  # one per topic
     chosen = titles[0]
     answered = await person.press(chosen)
     assert answered.action == "answer"
@@ -131,7 +133,7 @@ async def test_a_close_call_becomes_a_clarifying_question_and_a_choice_answers(e
 
 async def test_none_of_the_options_offers_a_volunteer(engine, request):
     person = newcomer(engine, request)
-    await person.say("what about school for my child?")
+    await person.say(CROSS_TOPIC_CLOSE_CALL)
     turn = await person.press("None of these")
     assert "volunteer" in reply_text(turn)
 
@@ -158,10 +160,44 @@ async def test_a_question_about_a_place_abroad_is_declined_naming_the_place(engi
 @pytest.mark.parametrize("text,topic", [
     ("I just moved here from India, how do I register with a GP?", "gp"),
     ("when is the japan festival", "meeting_people"),  # the knowledge base speaks of Japan
+    ("I was a nurse in Lagos for eight years. Can I find work here?", "work"),
+    ("My kids went to school in Toronto, how do they start school here?", "school"),
 ])
-async def test_a_country_of_origin_or_a_local_event_is_not_abroad(engine, request, text, topic):
+async def test_where_the_newcomer_comes_from_or_a_local_event_is_not_abroad(engine, request, text, topic):
     turn = await newcomer(engine, request).say(text)
     assert (turn.action, turn.topic) == ("answer", topic)
+
+
+async def test_a_long_message_with_context_is_answered_from_its_question(engine, request):
+    turn = await newcomer(engine, request).say(
+        "Hi there. We moved to Amstelveen two weeks ago from Chennai with our two kids, aged 6 "
+        "and 9. Neither of them speaks Dutch yet and we are a bit lost. Which school can they go to?")
+    assert (turn.action, turn.topic) == ("answer", "school")
+
+
+@pytest.mark.parametrize("text,entry", [
+    ("how do I extend my residence permit?", "referral-residence-permit"),
+    ("how much huurtoeslag can I get", "referral-allowances"),
+    ("kan ik mijn buitenlandse rijbewijs omwisselen?", "referral-driving-licence"),
+])
+async def test_what_another_organisation_handles_is_referred_to_it(engine, request, shipped, text, entry):
+    turn = await newcomer(engine, request).say(text)
+    assert (turn.action, turn.topic, turn.entry) == ("answer", "referral", entry)
+    assert all(link in turn.replies[0].text for link in shipped.by_id[entry].links)
+
+
+async def test_a_same_topic_close_call_is_answered_with_the_runner_up_as_related(engine, request, shipped):
+    person = newcomer(engine, request)
+    turn = await person.say(SAME_TOPIC_CLOSE_CALL)
+    assert turn.action == "answer"
+    related = [button.title for button in turn.replies[0].buttons]
+    assert related and all(shipped.by_id[e].topic == turn.topic for e in _entries_titled(shipped, related))
+    pressed = await person.press(related[0])
+    assert pressed.action == "answer" and pressed.entry != turn.entry
+
+
+def _entries_titled(knowledge, titles: list[str]) -> list[str]:
+    return [entry.id for entry in knowledge.entries if entry.texts["en"].title in titles]
 
 
 async def test_a_question_the_knowledge_base_cannot_answer_says_what_it_can_do(
@@ -246,24 +282,6 @@ async def test_each_safety_message_gets_its_own_entry_not_the_one_before(engine,
     assert first.entry == "urgent-huisartsenpost"
     second = await person.say("mein fahrrad wurde geklaut, welche nummer hat die polizei wenn es kein notfall ist")
     assert (second.action, second.entry) == ("safety", "emergency-police-non-urgent")
-
-
-@pytest.mark.parametrize("text,match,entry", [
-    # a safety entry second or third: the classifier's call decides for it
-    ("I feel so alone here, nobody to talk to", "safety", "crisis-feeling-low"),
-    ("someone stole my wallet in the tram, what do I do", "safety", "emergency-police-non-urgent"),
-    # none among the closest: answered as the question it is
-    ("starting out as a freelancer, is there any support?", "answer", "work-entrepreneurs"),
-])
-async def test_the_classifiers_safety_intent_needs_a_safety_entry_among_the_closest(engine, text, match, entry):
-    """When the classifier (not the safety gate) calls a message safety, the search answers the
-    closest safety entry; with none among the closest, the message is an ordinary question
-    (DIET once gave a freelancer asking for support the crisis line)."""
-    search = in_process_actions(Services(engine.knowledge, engine.store))["action_search_knowledge"]
-    tracker = DialogueStateTracker.from_events("0", [UserUttered(text, {"name": "safety", "confidence": 0.9})])
-    events = await search.run(CollectingOutputChannel(), engine.processor.nlg, tracker, engine.processor.domain)
-    slots = {event.key: event.value for event in events}
-    assert (slots["match"], slots["entry_id"]) == (match, entry)
 
 
 async def test_other_language_gets_english_with_a_line_in_their_language(engine, request):

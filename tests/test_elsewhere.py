@@ -42,6 +42,8 @@ def test_a_question_about_a_place_abroad_names_it(text, place):
     "Antwerpen is mooi maar ik woon nu hier, hoe vind ik een huisarts?",
     "ik kom uit Antwerpen en zoek een huisarts",
     "in nice weather the taalcafé meets outside, right?",
+    "My kids went to school in Toronto, how do they start school here?",  # asks about here
+    "мы жили в Москве, как найти врача здесь?",
 ])
 def test_origin_home_and_lookalikes_are_not_places_abroad(text):
     assert place_abroad(text) is None

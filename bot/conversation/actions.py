@@ -17,20 +17,18 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.conversation.elsewhere import place_abroad
+from bot.conversation.asking import asking_part
+from bot.conversation.decision import Evidence
+from bot.conversation.dialogue_examples import DialogueExamples
+from bot.conversation.elsewhere import place_asked_about
 from bot.conversation.language import ANSWER_LANGUAGES
 from bot.knowledge.answers import render_answer
 from bot.knowledge.entries import Entry
 from bot.knowledge.retrieval import Hit, Retriever
 from bot.store import Store
 
-# Retrieval scores (e5 similarity + 0.2 x n-gram score), calibrated on
-# tests/data/eval_questions.yaml: knowledge questions score >= 0.92 at the 5th percentile,
-# out-of-scope messages 0.87 at the median. Wrong first picks had a margin below 0.02.
-NOTHING_CLOSE = 0.895
-SURE_ENOUGH = 0.92
-CLEAR_MARGIN = 0.015
 CLARIFY_OPTIONS = 3
+RELATED_MARGIN = 0.03  # an entry of the answer's topic this close to it is offered as related
 LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands"}  # each in its own language
 
 
@@ -39,21 +37,38 @@ class Knowledge(Protocol):
     def retriever(self) -> Retriever: ...
 
 
+class Decision(Protocol):
+    def decide(self, evidence: Evidence) -> str: ...
+
+
 @dataclass(frozen=True)
 class Services:
     knowledge: Knowledge  # the live knowledge base (bot.knowledge.live.LiveKnowledge)
     store: Store  # also the clock: `store.clock()` is "now", replaceable in tests
+    dialogue: DialogueExamples
+    decision: Decision  # bot.conversation.decision: answer, clarify, decline or handover
 
 
-def decide(hits: list[Hit]) -> str:
-    """The `match` slot for a ranked search: answer, safety, clarify or none."""
-    if not hits or hits[0].score < NOTHING_CLOSE:
-        return "none"
+def match_for(decision: str, hits: tuple[Hit, ...]) -> tuple[str, Hit, list[Hit]]:
+    """The `match` slot for a decision on a ranked search, the entry it is about, and the
+    entries to offer with it: the options of a clarifying question (one per topic), or the
+    related entries under an answer (same topic, close). A clarifying question is asked only
+    when the runner-up is about something else: between two entries about the same thing,
+    the best one is answered and the other offered as related."""
     best = hits[0]
-    if best.entry.is_safety:  # never a clarifying question when someone may be in danger
-        return "safety"
-    margin = best.score - hits[1].score if len(hits) > 1 else 1.0
-    return "answer" if best.score >= SURE_ENOUGH and margin >= CLEAR_MARGIN else "clarify"
+    if decision == "safety":
+        return "safety", next((hit for hit in hits if hit.entry.is_safety), best), []
+    if decision in ("answer", "clarify") and best.entry.is_safety:
+        return "safety", best, []  # never a clarifying question when someone may be in danger
+    if decision == "clarify" and len(hits) > 1 and hits[1].entry.topic != best.entry.topic:
+        options = list({hit.entry.topic: hit for hit in reversed(hits[:CLARIFY_OPTIONS])}.values())[::-1]
+        return "clarify", best, options
+    if decision == "clarify":
+        decision = "answer"  # the runner-up is about the same thing
+    if decision == "answer":
+        return "answer", best, [hit for hit in hits[1:CLARIFY_OPTIONS] if hit.entry.topic == best.entry.topic
+                                and hit.score >= best.score - RELATED_MARGIN]
+    return {"decline": "none", "handover": "handover"}[decision], best, []
 
 
 def _entity(tracker: DialogueStateTracker, name: str) -> str | None:
@@ -85,16 +100,29 @@ class ServiceAction(Action):
     def slot_entry(self, tracker: DialogueStateTracker) -> Entry | None:
         return self.retriever.knowledge.by_id.get(tracker.get_slot("entry_id") or "")
 
+    def candidates(self, tracker: DialogueStateTracker) -> list[Entry]:
+        by_id = self.retriever.knowledge.by_id
+        return [by_id[i] for i in tracker.get_slot("candidates") or [] if i in by_id]
+
     async def answer_events(self, entry: Entry, nlg: NaturalLanguageGenerator,
                             tracker: DialogueStateTracker, output_channel: OutputChannel) -> list[Event]:
-        """The entry's answer in the answer language, plus a line when that is not theirs."""
+        """The entry's answer in the answer language, with the related entries as buttons, plus
+        a line when that language is not theirs."""
         language = tracker.get_slot("language")
         knowledge = self.retriever.knowledge
         text = render_answer(entry, language, knowledge.desk_hours, self.services.store.clock())
-        events: list[Event] = [BotUttered(text, metadata={"entry": entry.id})]
+        related = [_entry_button(other, language) for other in self.candidates(tracker) if other != entry]
+        events: list[Event] = [BotUttered(text, data={"buttons": related} if related else {},
+                                          metadata={"entry": entry.id})]
         if language == "en" and tracker.get_slot("user_language") not in ANSWER_LANGUAGES:
             events.append(await _utter("utter_english_only", nlg, tracker, output_channel))
         return events
+
+
+def _entry_button(entry: Entry, language: str) -> dict[str, str]:
+    """A button that answers `entry` when pressed."""
+    return {"title": (entry.texts.get(language) or entry.texts["en"]).title,
+            "payload": f'/ask_question{{"entry_id": "{entry.id}"}}'}
 
 
 class SearchKnowledge(ServiceAction):
@@ -107,34 +135,20 @@ class SearchKnowledge(ServiceAction):
         if chosen:  # named by a button the newcomer pressed, or by the safety gate
             match = "safety" if chosen.is_safety else "answer"
             return [SlotSet("entry_id", chosen.id), SlotSet("confidence", 1.0),
-                    SlotSet("candidates", [chosen.id]), SlotSet("match", match)]
-        text = tracker.latest_message.text or ""
-        hits = self.retriever.search(text, limit=CLARIFY_OPTIONS)
-        # The classifier heard an emergency the safety gate did not: the safety entry among the
-        # closest answers it; with none among them, it is an ordinary question.
-        heard_safety = tracker.latest_message.intent.get("name") == "safety"
-        safety_hit = next((hit for hit in hits if hit.entry.is_safety), None) if heard_safety else None
-        best = safety_hit or (hits[0] if hits else None)
-        match = "safety" if safety_hit else decide(hits)
-        place = _place_abroad(text, best.entry) if best and match != "safety" else None
+                    SlotSet("candidates", []), SlotSet("match", match)]
+        message = tracker.latest_message
+        text = message.text or ""
+        evidence = Evidence.gather(text, message.parse_data, tracker.get_slot("user_language"),
+                                   self.retriever, self.services.dialogue)
+        match, best, offered = match_for(self.services.decision.decide(evidence), evidence.hits)
+        place = place_asked_about(asking_part(text), best.entry) if match in ("answer", "clarify", "none") else None
         return [
-            SlotSet("entry_id", best.entry.id if best else None),
-            SlotSet("confidence", round(best.score, 3) if best else 0.0),
-            SlotSet("candidates", [hit.entry.id for hit in hits]),
+            SlotSet("entry_id", best.entry.id),
+            SlotSet("confidence", round(best.score, 3)),
+            SlotSet("candidates", [hit.entry.id for hit in offered]),
             SlotSet("match", "elsewhere" if place else match),
             SlotSet("place", place),
         ]
-
-
-def _place_abroad(text: str, best: Entry) -> str | None:
-    """The place outside the Netherlands a question is about, unless the entry that comes
-    closest speaks of it too (Amstelveen's Japan festival is not a question about Japan)."""
-    place = place_abroad(text)
-    if place is None:
-        return None
-    written = [*(local.title + " " + local.answer for local in best.texts.values()),
-               *(q for questions in best.questions_by_language().values() for q in questions)]
-    return None if place.casefold() in " ".join(written).casefold() else place
 
 
 class Answer(ServiceAction):
@@ -161,10 +175,7 @@ class Clarify(ServiceAction):
 
     async def run(self, output_channel, nlg, tracker, domain) -> list[Event]:
         language = tracker.get_slot("language")
-        by_id = self.retriever.knowledge.by_id
-        entries = [by_id[i] for i in tracker.get_slot("candidates") or [] if i in by_id]
-        buttons = [{"title": (e.texts.get(language) or e.texts["en"]).title,
-                    "payload": f'/ask_question{{"entry_id": "{e.id}"}}'} for e in entries]
+        buttons = [_entry_button(entry, language) for entry in self.candidates(tracker)]
         none_of_these = await nlg.generate("utter_none_of_these", tracker, output_channel.name())
         buttons.append({"title": none_of_these["text"], "payload": "/deny"})
         return [await _utter("utter_clarify", nlg, tracker, output_channel, buttons=buttons)]

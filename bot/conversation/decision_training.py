@@ -1,0 +1,182 @@
+"""Fitting the decision layer (bot/conversation/decision.py) on labelled messages.
+
+The labelled messages are the question sets in tests/data/ that we have developed on; the
+locked set (tests/data/locked_questions.yaml) is never read here. Each message goes through
+the same understanding as in a conversation (Rasa's NLU, the search over the knowledge
+base); its label says what would have been right, given what the search found:
+
+- a safety message: `safety` when a safety entry of a right topic is among the ranked ones;
+- a knowledge question: `answer` when the best entry has a right topic; `clarify` when only a
+  runner-up has and the two closest are about different things (else a clarifying question
+  is not asked); `decline` otherwise (a wrong answer is worse);
+- out of scope: `decline`; a request for a person: `handover`.
+
+Messages that the safety gate catches, that Rasa routes elsewhere (small talk, a sure
+request for a person) or that ask about a place abroad (declined whatever the decision)
+never reach the decision and are left out.
+
+The answer threshold is chosen on cross-validated (out-of-fold) probabilities: the lowest
+that keeps wrong answers within WRONG_ANSWER_BUDGET, so that as many questions as possible
+are answered directly while a wrong answer, the worst outcome, stays rare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.preprocessing import StandardScaler
+
+from bot.conversation.asking import asking_part
+from bot.conversation import decision as decision_layer
+from bot.conversation.decision import DECISIONS, Evidence, LearnedDecision, choose
+from bot.conversation.dialogue_examples import DialogueExamples
+from bot.conversation.elsewhere import place_asked_about
+from bot.conversation.language import DEFAULT_LANGUAGE, LanguageDetector, shared_vocabulary
+from bot.conversation.safety import SafetyGate
+from bot.evaluation import load_questions
+from bot.knowledge.retrieval import Retriever
+from bot.knowledge.topics import SAFETY_TOPICS
+from bot.settings import PROJECT_ROOT
+
+QUESTION_SETS = PROJECT_ROOT / "tests" / "data"
+LOCKED_SET = QUESTION_SETS / "locked_questions.yaml"
+ROUTED_INTENTS = frozenset({"ask_question", "nlu_fallback", "out_of_scope", "safety"})
+# The answer threshold is the lowest that keeps wrong answers (an entry of another topic, an
+# answer where none was right, a safety answer nobody needed) within this share of the
+# messages that reach the decision, out of fold: the 2% that issue 12 allows. A budget rather
+# than costs per outcome: with costs the chosen threshold jumped between 0.30 and 0.88 as a
+# few messages changed. (Development sets: a budget of 1.5% answers 86.5% right, 2% 89.4%,
+# 3% 91.7%.)
+WRONG_ANSWER_BUDGET = 0.02
+THRESHOLDS = np.round(np.arange(0.30, 0.96, 0.01), 2)
+FOLDS = 5
+REPEATS = 5
+REGULARISATION = 1.0
+
+
+def development_sets() -> list[Path]:
+    """Every question set in tests/data/ except the locked one."""
+    return sorted(path for path in QUESTION_SETS.glob("*.yaml") if path != LOCKED_SET)
+
+
+def data_hash() -> str:
+    """Changes with the development sets and the code of the decision layer (its features,
+    labels and fitting): then the decision is refitted."""
+    digest = hashlib.sha256()
+    for path in [*development_sets(), Path(__file__), Path(decision_layer.__file__)]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def decision_path(rasa_model: Path) -> Path:
+    """Where the decision fitted for `rasa_model` and the current development sets lives."""
+    return rasa_model.with_name(f"{rasa_model.name.removesuffix('.tar.gz')}.decision-{data_hash()}.json")
+
+
+def gather(rasa_model: Path, retriever: Retriever, dialogue: DialogueExamples,
+           questions: list[dict]) -> tuple[list[Evidence], list[str]]:
+    """The evidence and the label of each message that reaches the decision in a conversation."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(rasa_model))
+    gate = SafetyGate(retriever.entries, dialogue)
+    languages = LanguageDetector(shared_vocabulary(retriever.knowledge))
+    topics = {entry.id: entry.topic for entry in retriever.entries}
+    evidence, labels = [], []
+    for question in questions:
+        text = question["text"]
+        if text.startswith("/") or gate.check(text, retriever.search(text, limit=1)):
+            continue  # a command, or the safety gate's
+        parse = asyncio.run(agent.parse_message(text))
+        if parse["intent"].get("name") not in ROUTED_INTENTS:
+            continue
+        language = languages.detect(text) or DEFAULT_LANGUAGE
+        found = Evidence.gather(text, parse, language, retriever, dialogue)
+        truth = label(question, found.hits, topics)
+        if truth and not place_asked_about(asking_part(text), found.best.entry):  # declined anyway
+            evidence.append(found)
+            labels.append(truth)
+    return evidence, labels
+
+
+def label(question: dict, hits: tuple, topics: dict[str, str]) -> str | None:
+    """What would have been right for this message, given the ranked entries."""
+    if "entry" in question:
+        expected = {topics[entry_id] for entry_id in question["entry"] if entry_id in topics}
+        if expected <= SAFETY_TOPICS:
+            return "safety" if any(hit.entry.topic in expected for hit in hits) else "decline"
+        if hits[0].entry.topic in expected:
+            return "answer"
+        runner_up_elsewhere = len(hits) > 1 and hits[1].entry.topic != hits[0].entry.topic  # as match_for
+        right_below = any(hit.entry.topic in expected for hit in hits[1:3])
+        return "clarify" if runner_up_elsewhere and right_below else "decline"
+    return {"out_of_scope": "decline", "handover": "handover"}.get(question["expect"])
+
+
+@dataclass
+class Fit:
+    decision: LearnedDecision
+    labels: dict[str, int]  # label -> messages
+    cross_validated: dict[str, float]  # outcome -> share of messages, out-of-fold
+
+
+def fit(evidence: list[Evidence], labels: list[str]) -> Fit:
+    features = np.vstack([e.features() for e in evidence])
+    y = np.array(labels)
+    classes = tuple(name for name in DECISIONS if name in set(labels))
+    scaler = StandardScaler().fit(features)
+    scaled = scaler.transform(features)
+    model = LogisticRegression(C=REGULARISATION, max_iter=5000)
+    # Out-of-fold probabilities for several shuffles of the folds: one shuffle is noisy.
+    order = [list(np.unique(y)).index(name) for name in classes]
+    repeats = [cross_val_predict(model, scaled, y, method="predict_proba",
+                                 cv=StratifiedKFold(FOLDS, shuffle=True, random_state=seed))[:, order]
+               for seed in range(REPEATS)]
+
+    def wrong_answers(threshold: float) -> float:
+        return float(np.mean([_outcomes(classes, p, y, threshold)["wrong answers"] for p in repeats]))
+
+    threshold = next((t for t in THRESHOLDS if wrong_answers(t) <= WRONG_ANSWER_BUDGET), THRESHOLDS[-1])
+    model.fit(scaled, y)
+    coef, intercept = model.coef_, model.intercept_
+    if len(model.classes_) == 2:  # one row of logits for the second class: the first's are 0
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    coef_order = [list(model.classes_).index(name) for name in classes]
+    decision = LearnedDecision(classes, scaler.mean_, scaler.scale_, coef[coef_order],
+                               intercept[coef_order], float(threshold))
+    outcomes = [_outcomes(classes, p, y, threshold) for p in repeats]
+    return Fit(decision, {name: int((y == name).sum()) for name in classes},
+               {name: float(np.mean([o[name] for o in outcomes])) for name in outcomes[0]})
+
+
+def train_decision(rasa_model: Path, retriever: Retriever, dialogue: DialogueExamples,
+                   force: bool = False) -> tuple[Path, Fit | None]:
+    """Fit the decision for `rasa_model` unless it exists; returns (its file, the fit if fitted now)."""
+    target = decision_path(rasa_model)
+    if target.is_file() and not force:
+        return target, None
+    questions = [question for path in development_sets() for question in load_questions(path)]
+    evidence, labels = gather(rasa_model, retriever, dialogue, questions)
+    result = fit(evidence, labels)
+    result.decision.save(target)
+    for outdated in target.parent.glob("*.decision-*.json"):
+        if outdated != target:
+            outdated.unlink()
+    return target, result
+
+
+def _decisions(classes, probabilities: np.ndarray, threshold: float) -> list[str]:
+    return [choose(classes, row, threshold) for row in probabilities]
+
+
+def _outcomes(classes, probabilities, y, threshold) -> dict[str, float]:
+    made = np.array(_decisions(classes, probabilities, threshold))
+    wrong = np.isin(made, ["answer", "safety"]) & (made != y)
+    return {"right": float(np.mean(made == y)), "wrong answers": float(np.mean(wrong)),
+            "answer threshold": float(threshold)}
