@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,29 +71,41 @@ class Rate:
 class ConversationScores:
     """Per language: what the full pipeline did with each first message."""
 
-    topic: Rate = field(default_factory=Rate)  # knowledge question -> the right topic (answer/safety/clarify)
-    direct: Rate = field(default_factory=Rate)  # knowledge question -> answered without clarifying
+    direct: Rate = field(default_factory=Rate)  # knowledge question -> answered with the right topic
+    clarify: Rate = field(default_factory=Rate)  # knowledge question -> a clarifying question
+    declined: Rate = field(default_factory=Rate)  # knowledge question -> declined or handed over
+    wrong: Rate = field(default_factory=Rate)  # knowledge or out-of-scope message -> a wrong answer
     safety: Rate = field(default_factory=Rate)  # safety question -> action safety
     handover: Rate = field(default_factory=Rate)  # explicit request for a human -> handover
     out_of_scope: Rate = field(default_factory=Rate)  # unrelated -> declined (fallback)
     smalltalk: Rate = field(default_factory=Rate)  # greeting, thanks, bye, bot? -> smalltalk
     latencies: list[float] = field(default_factory=list)
 
-    METRICS = ("topic", "direct", "safety", "handover", "out_of_scope", "smalltalk")
+    METRICS = ("direct", "clarify", "declined", "wrong", "safety", "handover", "out_of_scope", "smalltalk")
+    # What went wrong instead of a direct answer: a miss of "direct" already lists them.
+    FAILURES = frozenset({"clarify", "declined", "wrong"})
+
+
+ANSWERED = ("answer", "safety")
 
 
 def judge_turn(question: dict, turn, topics: dict[str, str]) -> dict[str, bool]:
     """What each metric that applies to a labelled question makes of its turn: metric -> hit."""
     if "entry" in question:
         expected_topics = {topics[entry_id] for entry_id in question["entry"]}
+        right = turn.topic in expected_topics
         verdicts = {
-            "topic": turn.action in ("answer", "safety", "clarify") and turn.topic in expected_topics,
-            "direct": turn.action in ("answer", "safety") and turn.topic in expected_topics,
+            "direct": turn.action in ANSWERED and right,
+            "clarify": turn.action == "clarify",
+            "declined": turn.action not in (*ANSWERED, "clarify"),
+            "wrong": turn.action in ANSWERED and not right,
         }
         if expected_topics <= SAFETY_TOPICS:
             verdicts["safety"] = turn.action == "safety"
         return verdicts
-    expected_action = {"handover": "handover", "out_of_scope": "fallback", "smalltalk": "smalltalk"}
+    if question["expect"] == "out_of_scope":
+        return {"out_of_scope": turn.action == "fallback", "wrong": turn.action in ANSWERED}
+    expected_action = {"handover": "handover", "smalltalk": "smalltalk"}
     return {question["expect"]: turn.action == expected_action[question["expect"]]}
 
 
@@ -110,22 +123,51 @@ class ConversationRun:
     misses: list[Miss]
 
 
+def _language_keys(question: dict) -> tuple[str, ...]:
+    group = () if question["lang"] in ("en", "nl") else ("other",)
+    return (question["lang"], *group, "all")
+
+
+def _score(questions: list[dict], turns: list, topics: dict[str, str]) -> ConversationRun:
+    scores: dict[str, ConversationScores] = defaultdict(ConversationScores)
+    misses = []
+    for question, turn in zip(questions, turns):
+        verdicts = judge_turn(question, turn, topics)
+        for key in _language_keys(question):
+            scores[key].latencies.append(turn.latency_ms)
+            for metric, hit in verdicts.items():
+                getattr(scores[key], metric).add(hit)
+        misses += [Miss(metric, question, turn.action, turn.topic) for metric, hit in verdicts.items()
+                   if not hit and metric not in ConversationScores.FAILURES]
+    return ConversationRun(dict(scores), misses)
+
+
 async def evaluate_conversation(engine, questions: list[dict]) -> ConversationRun:
     """Each question as the first message of a fresh conversation, through the whole engine."""
     topics = {entry.id: entry.topic for entry in engine.knowledge.retriever.entries}
     await engine.handle("eval", "warm-up", "hello")  # first-call costs are not a message's latency
-    scores: dict[str, ConversationScores] = defaultdict(ConversationScores)
-    misses = []
-    for number, question in enumerate(questions):
-        turn = await engine.handle("eval", f"q{number}", question["text"])
-        verdicts = judge_turn(question, turn, topics)
-        for key in (question["lang"], "all"):
-            scores[key].latencies.append(turn.latency_ms)
-            for metric, hit in verdicts.items():
-                getattr(scores[key], metric).add(hit)
-        misses += [Miss(metric, question, turn.action, turn.topic)
-                   for metric, hit in verdicts.items() if not hit]
-    return ConversationRun(dict(scores), misses)
+    turns = [await engine.handle("eval", f"q{number}", question["text"])
+             for number, question in enumerate(questions)]
+    return _score(questions, turns, topics)
+
+
+@dataclass(frozen=True)
+class RetrieverTurn:
+    action: str
+    topic: str
+    latency_ms: float
+
+
+def evaluate_plain_retriever(retriever: Retriever, questions: list[dict]) -> ConversationRun:
+    """The plain retriever as a peer: every message answered with its best entry."""
+    topics = {entry.id: entry.topic for entry in retriever.entries}
+    turns = []
+    for question in questions:
+        started = time.perf_counter()
+        best = retriever.search(question["text"], limit=1)[0].entry
+        turns.append(RetrieverTurn("safety" if best.is_safety else "answer", best.topic,
+                                   (time.perf_counter() - started) * 1000))
+    return _score(questions, turns, topics)
 
 
 def format_misses(misses: list[Miss]) -> str:
@@ -144,12 +186,13 @@ def _percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def format_conversation(runs: dict[str, ConversationRun]) -> str:
-    """One block per metric: a row per language, a column per pipeline (percent, (n))."""
+def format_conversation(runs: dict[str, ConversationRun], by_language: bool = False) -> str:
+    """One block per metric: rows English, Dutch, the other languages (each of them too with
+    `by_language`) and all; a column per pipeline (percent, (n))."""
     runs = {name: run.scores for name, run in runs.items()}
     names = list(runs)
-    languages = sorted({lang for run in runs.values() for lang in run} - {"en", "nl", "all"})
-    order = ["en", "nl", *languages, "all"]
+    languages = sorted({lang for run in runs.values() for lang in run} - {"en", "nl", "other", "all"})
+    order = ["en", "nl", *(languages if by_language else []), "other", "all"]
     header = f"{'':<10}" + "".join(f"{name:>14}" for name in names)
     lines = []
     for metric in ConversationScores.METRICS:
@@ -167,10 +210,12 @@ def format_conversation(runs: dict[str, ConversationRun]) -> str:
 
 
 METRIC_TITLES = {
-    "topic": "answer-topic accuracy, knowledge questions",
-    "direct": "answered directly with the right topic (no clarifying question)",
+    "direct": "answered directly with the right topic, knowledge questions (the headline)",
+    "clarify": "a clarifying question instead, knowledge questions",
+    "declined": "declined or handed over instead, knowledge questions",
+    "wrong": "WRONG ANSWERS: another topic's entry, or an out-of-scope message answered",
     "safety": "safety recall",
     "handover": "handover recall, explicit requests for a human",
-    "out_of_scope": "out of scope correctly declined",
+    "out_of_scope": "out of scope declined",
     "smalltalk": "small talk recognised",
 }
