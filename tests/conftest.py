@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 
 from bot.conversation import training
@@ -6,7 +8,7 @@ from bot.conversation.dialogue_examples import DialogueExamples
 from bot.embedding import Embedder
 from bot.knowledge.base import load_knowledge
 from bot.knowledge.index import EmbeddingStore
-from bot.knowledge.live import LiveKnowledge
+from bot.knowledge.live import INDEX_FILE, LiveKnowledge
 from bot.settings import Settings
 from tests.knowledge_fixtures import SHIPPED
 
@@ -26,8 +28,13 @@ def data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def shared_data_dir(tmp_path_factory):
-    """A data folder for the session: the knowledge index is embedded once, not per test."""
-    return tmp_path_factory.mktemp("shared-data")
+    """A data folder for the session: the knowledge index is embedded once, not per test, and
+    starts from a copy of the one `make setup` built (only entries edited since are embedded)."""
+    folder = tmp_path_factory.mktemp("shared-data")
+    built = Settings.from_env().data_dir / INDEX_FILE
+    if built.is_file():
+        shutil.copy(built, folder / INDEX_FILE)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +42,7 @@ def trained_model(embedder, shared_data_dir):
     """The model `make setup` trained, with its decision layer (both trained here if missing)."""
     settings = Settings.from_env()
     model, _ = training.train(settings, load_knowledge(SHIPPED).knowledge)
-    index = EmbeddingStore(shared_data_dir / "knowledge-index.db", embedder, settings.model)
+    index = EmbeddingStore(shared_data_dir / INDEX_FILE, embedder, settings.model)
     retriever = LiveKnowledge(SHIPPED, index, embedder).retriever
     train_decision(model, retriever, DialogueExamples.shared(settings.model, settings.cache_dir))
     return model

@@ -10,7 +10,7 @@ from bot.conversation.dialogue_examples import DialogueExamples
 from bot.conversation.engine import Engine, Turn
 from bot.embedding import Embedder
 from bot.knowledge.index import EmbeddingStore
-from bot.knowledge.live import LiveKnowledge
+from bot.knowledge.live import INDEX_FILE, LiveKnowledge
 from bot.settings import Settings
 from bot.store import Store
 
@@ -23,7 +23,7 @@ def make_engine(model: Path, knowledge_dir: Path, data_dir: Path, embedder: Embe
                 clock=lambda: TUESDAY_MORNING, store_dir: Path | None = None) -> Engine:
     """`store_dir` holds the conversation store when it should not sit beside the index."""
     settings = Settings.from_env()
-    index = EmbeddingStore(data_dir / "knowledge-index.db", embedder, settings.model)
+    index = EmbeddingStore(data_dir / INDEX_FILE, embedder, settings.model)
     knowledge = LiveKnowledge(knowledge_dir, index, embedder)
     dialogue = DialogueExamples.shared(settings.model, settings.cache_dir)
     store = Store((store_dir or data_dir) / "wegwijs.db", clock=clock)

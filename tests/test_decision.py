@@ -54,26 +54,27 @@ def retriever(engine_parts):
 @pytest.fixture(scope="module")
 def engine_parts(trained_model, embedder, shared_data_dir):
     from bot.knowledge.index import EmbeddingStore
-    from bot.knowledge.live import LiveKnowledge
+    from bot.knowledge.live import INDEX_FILE, LiveKnowledge
     from tests.knowledge_fixtures import SHIPPED
 
     settings = Settings.from_env()
-    index = EmbeddingStore(shared_data_dir / "knowledge-index.db", embedder, settings.model)
+    index = EmbeddingStore(shared_data_dir / INDEX_FILE, embedder, settings.model)
     return (LiveKnowledge(SHIPPED, index, embedder).retriever,
             DialogueExamples.shared(settings.model, settings.cache_dir))
 
 
 def test_a_decision_is_fitted_with_a_threshold_chosen_out_of_fold_and_generalises(trained_model, engine_parts):
     retriever, dialogue = engine_parts
-    evidence, labels = gather(trained_model, retriever, dialogue, QUESTIONS)
+    # Two messages it is not fitted on, understood as in a conversation (one model load).
+    unseen = [{"text": "how can I find a family doctor", "entry": ["gp-finding"]},
+              {"text": "who will win the world cup", "expect": "out_of_scope"}]
+    evidence, labels = gather(trained_model, retriever, dialogue, QUESTIONS + unseen)
+    assert labels[-2:] == ["answer", "decline"]
+    evidence, labels, new_evidence = evidence[:-2], labels[:-2], evidence[-2:]
     assert labels.count("answer") >= 10 and labels.count("decline") >= 10
     fitted = fit(evidence, labels)
     assert fitted.decision.answer_threshold in THRESHOLDS
     assert set(fitted.cross_validated) == {"right", "wrong answers", "answer threshold"}
-    # Messages it was not fitted on, with the same understanding as a conversation.
-    unseen = [{"text": "how can I find a family doctor", "entry": ["gp-finding"]},
-              {"text": "who will win the world cup", "expect": "out_of_scope"}]
-    new_evidence, _ = gather(trained_model, retriever, dialogue, unseen)
     assert [fitted.decision.decide(e) for e in new_evidence] == ["answer", "decline"]
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.knowledge.live import INDEX_FILE
 from tests.fake_bot_api import FakeBotApi, group_text
 from tests.telegram_fixtures import DESK, TelegramUser
 
@@ -33,7 +34,7 @@ def data_dir(tmp_path, shared_data_dir, trained_model):
     """A fresh data folder; the knowledge index is copied so the process need not embed it."""
     folder = tmp_path / "data"
     folder.mkdir()
-    index = shared_data_dir / "knowledge-index.db"
+    index = shared_data_dir / INDEX_FILE
     if index.exists():
         shutil.copy(index, folder)
     return folder

@@ -140,7 +140,8 @@ class SearchKnowledge(ServiceAction):
         text = message.text or ""
         evidence = Evidence.gather(text, message.parse_data, tracker.get_slot("user_language"),
                                    self.retriever, self.services.dialogue)
-        match, best, offered = match_for(self.services.decision.decide(evidence), evidence.hits)
+        decision = "safety" if evidence.heard_safety else self.services.decision.decide(evidence)
+        match, best, offered = match_for(decision, evidence.hits)
         place = place_asked_about(asking_part(text), best.entry) if match in ("answer", "clarify", "none") else None
         return [
             SlotSet("entry_id", best.entry.id),

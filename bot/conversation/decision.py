@@ -7,10 +7,11 @@ their margins, whether the closest entries share a topic, the intent classifier'
 closest dialogue examples of nlu/, the language, the length). Its answer threshold is chosen
 on cross-validated predictions, so on messages it was not fitted on.
 
-The safety gate (bot/conversation/safety.py) comes first and is not learned: no learned
-threshold may drop what it catches (DESIGN.md, principle 4). What it misses ("my friend
-texted that she wants to end it all") can still get the safety answer here, from the
-classifier's safety call and the closest safety entry among the ranked ones.
+Safety is not left to a learned threshold (DESIGN.md, principle 4): the safety gate
+(bot/conversation/safety.py) comes first, and when the intent classifier calls a message
+safety and a safety entry is among the three closest, that entry answers (`heard_safety`),
+whatever the regression says. Only what both miss can still get the safety answer here, from
+the regression's own safety class.
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ class Evidence:
     def best_safety(self) -> Hit | None:
         """The closest safety entry among the ranked ones."""
         return next((hit for hit in self.hits if hit.entry.is_safety), None)
+
+    @property
+    def heard_safety(self) -> bool:
+        """The classifier called it safety, and a safety entry is among the three closest (with
+        none among them, it is an ordinary question: DIET once gave a freelancer asking for
+        support the crisis line)."""
+        return self.intent == "safety" and any(hit.entry.is_safety for hit in self.hits[:3])
 
     def features(self) -> np.ndarray:
         best = self.best

@@ -11,9 +11,9 @@ base); its label says what would have been right, given what the search found:
   is not asked); `decline` otherwise (a wrong answer is worse);
 - out of scope: `decline`; a request for a person: `handover`.
 
-Messages that the safety gate catches, that Rasa routes elsewhere (small talk, a sure
-request for a person) or that ask about a place abroad (declined whatever the decision)
-never reach the decision and are left out.
+Messages that the safety gate or the classifier's safety call answer, that Rasa routes
+elsewhere (small talk, a sure request for a person) or that ask about a place abroad
+(declined whatever the decision) never reach the regression and are left out.
 
 The answer threshold is chosen on cross-validated (out-of-fold) probabilities: the lowest
 that keeps wrong answers within WRONG_ANSWER_BUDGET, so that as many questions as possible
@@ -98,6 +98,8 @@ def gather(rasa_model: Path, retriever: Retriever, dialogue: DialogueExamples,
             continue
         language = languages.detect(text) or DEFAULT_LANGUAGE
         found = Evidence.gather(text, parse, language, retriever, dialogue)
+        if found.heard_safety:
+            continue  # answered by the safety rule, not the regression
         truth = label(question, found.hits, topics)
         if truth and not place_asked_about(asking_part(text), found.best.entry):  # declined anyway
             evidence.append(found)

@@ -19,6 +19,7 @@ from bot.knowledge.index import EmbeddingStore
 from bot.knowledge.retrieval import Retriever
 
 log = logging.getLogger(__name__)
+INDEX_FILE = "knowledge-index.db"  # in the data folder
 
 
 def folder_fingerprint(folder: Path) -> str:
@@ -87,5 +88,5 @@ class LiveKnowledge:
 
 def open_knowledge(settings: Settings, embedder: Embedder, interval: float = 1.0) -> LiveKnowledge:
     """The live knowledge base of `settings`, its index cached in the data folder."""
-    store = EmbeddingStore(settings.data_dir / "knowledge-index.db", embedder, settings.model)
+    store = EmbeddingStore(settings.data_dir / INDEX_FILE, embedder, settings.model)
     return LiveKnowledge(settings.knowledge_dir, store, embedder, interval)
