@@ -168,7 +168,7 @@ def fit_decision(settings: Settings, model_path, force: bool = False) -> None:
     configure_logging()
     knowledge = open_knowledge(settings, load_embedder(settings))
     dialogue = DialogueExamples.shared(settings.model, settings.cache_dir)
-    path, fit = train_decision(model_path, knowledge.retriever, dialogue, force)
+    path, fit = train_decision(model_path, knowledge, dialogue, force)
     if fit is None:
         click.echo(f"decision layer up to date: {path}")
         return

@@ -43,6 +43,6 @@ def trained_model(embedder, shared_data_dir):
     settings = Settings.from_env()
     model, _ = training.train(settings, load_knowledge(SHIPPED).knowledge)
     index = EmbeddingStore(shared_data_dir / INDEX_FILE, embedder, settings.model)
-    retriever = LiveKnowledge(SHIPPED, index, embedder).retriever
-    train_decision(model, retriever, DialogueExamples.shared(settings.model, settings.cache_dir))
+    knowledge = LiveKnowledge(SHIPPED, index, embedder)
+    train_decision(model, knowledge, DialogueExamples.shared(settings.model, settings.cache_dir))
     return model

@@ -47,28 +47,27 @@ QUESTIONS = [*({"text": text, "entry": entries} for text, entries in KNOWLEDGE_Q
 
 
 @pytest.fixture(scope="module")
-def retriever(engine_parts):
-    return engine_parts[0]
+def retriever(knowledge):
+    return knowledge.retriever
 
 
 @pytest.fixture(scope="module")
-def engine_parts(trained_model, embedder, shared_data_dir):
+def knowledge(trained_model, embedder, shared_data_dir):
     from bot.knowledge.index import EmbeddingStore
     from bot.knowledge.live import INDEX_FILE, LiveKnowledge
     from tests.knowledge_fixtures import SHIPPED
 
+    index = EmbeddingStore(shared_data_dir / INDEX_FILE, embedder, Settings.from_env().model)
+    return LiveKnowledge(SHIPPED, index, embedder)
+
+
+async def test_a_decision_is_fitted_with_a_threshold_chosen_out_of_fold_and_generalises(trained_model, knowledge):
     settings = Settings.from_env()
-    index = EmbeddingStore(shared_data_dir / INDEX_FILE, embedder, settings.model)
-    return (LiveKnowledge(SHIPPED, index, embedder).retriever,
-            DialogueExamples.shared(settings.model, settings.cache_dir))
-
-
-def test_a_decision_is_fitted_with_a_threshold_chosen_out_of_fold_and_generalises(trained_model, engine_parts):
-    retriever, dialogue = engine_parts
+    dialogue = DialogueExamples.shared(settings.model, settings.cache_dir)
     # Two messages it is not fitted on, understood as in a conversation (one model load).
     unseen = [{"text": "how can I find a family doctor", "entry": ["gp-finding"]},
               {"text": "who will win the world cup", "expect": "out_of_scope"}]
-    evidence, labels = gather(trained_model, retriever, dialogue, QUESTIONS + unseen)
+    evidence, labels = await gather(trained_model, knowledge, dialogue, QUESTIONS + unseen)
     assert labels[-2:] == ["answer", "decline"]
     evidence, labels, new_evidence = evidence[:-2], labels[:-2], evidence[-2:]
     assert labels.count("answer") >= 10 and labels.count("decline") >= 10

@@ -18,7 +18,7 @@ from rasa.shared.core.events import BotUttered, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.conversation.asking import asking_part
-from bot.conversation.decision import Evidence
+from bot.conversation.decision import Evidence, runner_up_elsewhere
 from bot.conversation.dialogue_examples import DialogueExamples
 from bot.conversation.elsewhere import place_asked_about
 from bot.conversation.language import ANSWER_LANGUAGES
@@ -60,7 +60,7 @@ def match_for(decision: str, hits: tuple[Hit, ...]) -> tuple[str, Hit, list[Hit]
         return "safety", next((hit for hit in hits if hit.entry.is_safety), best), []
     if decision in ("answer", "clarify") and best.entry.is_safety:
         return "safety", best, []  # never a clarifying question when someone may be in danger
-    if decision == "clarify" and len(hits) > 1 and hits[1].entry.topic != best.entry.topic:
+    if decision == "clarify" and runner_up_elsewhere(hits):
         options = list({hit.entry.topic: hit for hit in reversed(hits[:CLARIFY_OPTIONS])}.values())[::-1]
         return "clarify", best, options
     if decision == "clarify":

@@ -102,6 +102,12 @@ class Evidence:
         return np.array(values, dtype=np.float64)
 
 
+def runner_up_elsewhere(hits: tuple[Hit, ...]) -> bool:
+    """The second closest entry is about another topic than the best: only then is a
+    clarifying question worth asking."""
+    return len(hits) > 1 and hits[1].entry.topic != hits[0].entry.topic
+
+
 def _score(hit: Hit | None, missing: Hit) -> float:
     return (hit or missing).score
 

@@ -34,19 +34,17 @@ from sklearn.preprocessing import StandardScaler
 
 from bot.conversation.asking import asking_part
 from bot.conversation import decision as decision_layer
-from bot.conversation.decision import DECISIONS, Evidence, LearnedDecision, choose
+from bot.conversation.actions import Knowledge
+from bot.conversation.decision import DECISIONS, Evidence, LearnedDecision, choose, runner_up_elsewhere
 from bot.conversation.dialogue_examples import DialogueExamples
 from bot.conversation.elsewhere import place_asked_about
-from bot.conversation.language import DEFAULT_LANGUAGE, LanguageDetector, shared_vocabulary
-from bot.conversation.safety import SafetyGate
 from bot.evaluation import load_questions
-from bot.knowledge.retrieval import Retriever
 from bot.knowledge.topics import SAFETY_TOPICS
 from bot.settings import PROJECT_ROOT
+from bot.store import Store
 
 QUESTION_SETS = PROJECT_ROOT / "tests" / "data"
 LOCKED_SET = QUESTION_SETS / "locked_questions.yaml"
-ROUTED_INTENTS = frozenset({"ask_question", "nlu_fallback", "out_of_scope", "safety"})
 # The answer threshold is the lowest that keeps wrong answers (an entry of another topic, an
 # answer where none was right, a safety answer nobody needed) within this share of the
 # messages that reach the decision, out of fold: the 2% that issue 12 allows. A budget rather
@@ -79,29 +77,37 @@ def decision_path(rasa_model: Path) -> Path:
     return rasa_model.with_name(f"{rasa_model.name.removesuffix('.tar.gz')}.decision-{data_hash()}.json")
 
 
-def gather(rasa_model: Path, retriever: Retriever, dialogue: DialogueExamples,
-           questions: list[dict]) -> tuple[list[Evidence], list[str]]:
-    """The evidence and the label of each message that reaches the decision in a conversation."""
-    from rasa.core.agent import Agent
+class _EvidenceRecorder:
+    """A decision that notes what it is asked about, and declines. Put in the engine, it lets
+    the engine itself say which messages reach the decision (past the commands, the safety
+    gate and the rules) and what is known of them then."""
 
-    agent = Agent.load(str(rasa_model))
-    gate = SafetyGate(retriever.entries, dialogue)
-    languages = LanguageDetector(shared_vocabulary(retriever.knowledge))
-    topics = {entry.id: entry.topic for entry in retriever.entries}
+    def __init__(self) -> None:
+        self.asked: list[Evidence] = []
+
+    def decide(self, evidence: Evidence) -> str:
+        self.asked.append(evidence)
+        return "decline"
+
+
+async def gather(rasa_model: Path, knowledge: Knowledge, dialogue: DialogueExamples,
+                 questions: list[dict]) -> tuple[list[Evidence], list[str]]:
+    """The evidence and the label of each message that reaches the decision, each as the first
+    message of a fresh conversation through the engine."""
+    from bot.conversation.engine import Engine
+
+    recorder = _EvidenceRecorder()
+    engine = Engine(rasa_model, knowledge, Store(None), dialogue, recorder)
+    topics = {entry.id: entry.topic for entry in knowledge.retriever.entries}
     evidence, labels = [], []
-    for question in questions:
-        text = question["text"]
-        if text.startswith("/") or gate.check(text, retriever.search(text, limit=1)):
-            continue  # a command, or the safety gate's
-        parse = asyncio.run(agent.parse_message(text))
-        if parse["intent"].get("name") not in ROUTED_INTENTS:
+    for number, question in enumerate(questions):
+        recorder.asked.clear()
+        await engine.handle("training", f"q{number}", question["text"])
+        if not recorder.asked:
             continue
-        language = languages.detect(text) or DEFAULT_LANGUAGE
-        found = Evidence.gather(text, parse, language, retriever, dialogue)
-        if found.heard_safety:
-            continue  # answered by the safety rule, not the regression
+        found = recorder.asked[-1]
         truth = label(question, found.hits, topics)
-        if truth and not place_asked_about(asking_part(text), found.best.entry):  # declined anyway
+        if truth and not place_asked_about(asking_part(found.text), found.best.entry):  # declined anyway
             evidence.append(found)
             labels.append(truth)
     return evidence, labels
@@ -115,9 +121,8 @@ def label(question: dict, hits: tuple, topics: dict[str, str]) -> str | None:
             return "safety" if any(hit.entry.topic in expected for hit in hits) else "decline"
         if hits[0].entry.topic in expected:
             return "answer"
-        runner_up_elsewhere = len(hits) > 1 and hits[1].entry.topic != hits[0].entry.topic  # as match_for
         right_below = any(hit.entry.topic in expected for hit in hits[1:3])
-        return "clarify" if runner_up_elsewhere and right_below else "decline"
+        return "clarify" if runner_up_elsewhere(hits) and right_below else "decline"
     return {"out_of_scope": "decline", "handover": "handover"}.get(question["expect"])
 
 
@@ -157,14 +162,14 @@ def fit(evidence: list[Evidence], labels: list[str]) -> Fit:
                {name: float(np.mean([o[name] for o in outcomes])) for name in outcomes[0]})
 
 
-def train_decision(rasa_model: Path, retriever: Retriever, dialogue: DialogueExamples,
+def train_decision(rasa_model: Path, knowledge: Knowledge, dialogue: DialogueExamples,
                    force: bool = False) -> tuple[Path, Fit | None]:
     """Fit the decision for `rasa_model` unless it exists; returns (its file, the fit if fitted now)."""
     target = decision_path(rasa_model)
     if target.is_file() and not force:
         return target, None
     questions = [question for path in development_sets() for question in load_questions(path)]
-    evidence, labels = gather(rasa_model, retriever, dialogue, questions)
+    evidence, labels = asyncio.run(gather(rasa_model, knowledge, dialogue, questions))
     result = fit(evidence, labels)
     result.decision.save(target)
     for outdated in target.parent.glob("*.decision-*.json"):
