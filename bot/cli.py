@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from bot.settings import Settings, SettingsError
@@ -220,8 +222,9 @@ def serve(ctx: click.Context) -> None:
 
     from telegram.error import TelegramError
 
+    from bot.logging_setup import configure_logging
+    from bot.router.workers import WorkerFailed
     from bot.serve import serve_channels
-    from bot.store import Store
 
     settings: Settings = ctx.obj
     if settings.telegram is None:
@@ -232,11 +235,13 @@ def serve(ctx: click.Context) -> None:
     if settings.telegram.desk_chat_id is None:
         raise click.ClickException("TELEGRAM_DESK_CHAT_ID is not set: without the desk group no "
                                    "volunteer would see a handover (see the README, 'Telegram')")
-    engine = open_engine(settings, Store(settings.data_dir / "wegwijs.db"))
+    configure_logging(settings.log_level)
     try:
-        asyncio.run(serve_channels(settings, engine))
+        asyncio.run(serve_channels(settings))
     except TelegramError as error:
         raise click.ClickException(f"Telegram: {error}") from error
+    except WorkerFailed as error:
+        raise click.ClickException(f"the assistant could not start: {error}") from error
 
 
 @cli.command()
@@ -353,3 +358,38 @@ def kb_show(settings: Settings, entry_id: str, lang: str) -> None:
         raise click.ClickException(f"no entry with id '{entry_id}' (see `wegwijs kb list`)")
     now = dt.datetime.now(dt.timezone.utc)
     click.echo(render_answer(entry, lang, knowledge.desk_hours, now))
+
+
+@cli.group()
+def bench() -> None:
+    """Benchmarks of the running service."""
+
+
+@bench.command("load")
+@click.option("--newcomers", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Simulated newcomers asking at the same time, each in their own chat.")
+@click.option("--questions-per-newcomer", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--pause", default=2.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds between an answer and the next question (±10%); below 1.5 the server's "
+                   "flood guard (8 messages in 10 s) may hold questions back.")
+@click.option("--kill-after", type=click.IntRange(min=1), default=None,
+              help="After this many answers, kill -9 the server and start it again on the same data.")
+@click.option("--faults", is_flag=True, help="Answer 10% of the bot's sends with 429 and 5% with 500/502.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of aligned lines.")
+@click.option("--questions-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="One question a line; default: the questions shipped in bot/bench/questions.txt.")
+@click.pass_obj
+def bench_load(settings: Settings, newcomers: int, questions_per_newcomer: int, pause: float,
+               kill_after: int | None, faults: bool, as_json: bool, questions_file: Path | None) -> None:
+    """Drive `wegwijs serve` against a fake Telegram with simulated newcomers; report throughput,
+    time to answer, lost and duplicated replies, memory and start-up time."""
+    from bot.bench.load import QUESTIONS_FILE, LoadOptions, run_load
+
+    options = LoadOptions(newcomers=newcomers, questions_per_newcomer=questions_per_newcomer, pause=pause,
+                          kill_after=kill_after, faults=faults, questions_file=questions_file or QUESTIONS_FILE,
+                          index_source=settings.data_dir)
+    try:
+        report = run_load(options, log=lambda message: click.echo(message, err=True))
+    except (RuntimeError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(report.as_json() if as_json else report.lines())

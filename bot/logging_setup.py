@@ -11,8 +11,11 @@ import sys
 import warnings
 
 
-def configure_logging(level: int = logging.WARNING) -> None:
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(levelname)s %(name)s: %(message)s")
+def configure_logging(level: int | str = logging.WARNING) -> None:
+    """Our own loggers (`bot.*`) at `level`; libraries at WARNING, whatever `level` is: Rasa's
+    debug lines quote the newcomers' messages."""
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bot").setLevel(level)
     # Third-party deprecation notices say nothing a user or volunteer can act on.
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
@@ -20,5 +23,5 @@ def configure_logging(level: int = logging.WARNING) -> None:
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
-    configure_logging_and_warnings(level)
-    configure_structlog(level)
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HUB_MODEL = "intfloat/multilingual-e5-small"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class SettingsError(ValueError):
@@ -25,6 +26,13 @@ def _number(name: str, default: str, kind=int):
 
 def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wegwijs"
+
+
+def _log_level() -> str:
+    level = os.environ.get("WEGWIJS_LOG_LEVEL", "").strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"WEGWIJS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    return level
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,8 @@ class Settings:
     rasa_model_dir: Path  # trained Rasa models (wegwijs train)
     handover_patience: dt.timedelta  # no volunteer reply by then: the newcomer is told
     telegram: TelegramSettings | None
+    workers: int = 2  # engine processes of `wegwijs serve` (one per core)
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -80,6 +90,8 @@ class Settings:
             handover_patience=dt.timedelta(
                 minutes=_number("WEGWIJS_HANDOVER_PATIENCE_MINUTES", "10", float)),
             telegram=TelegramSettings.from_env(),
+            workers=max(1, _number("WEGWIJS_WORKERS", "2")),
+            log_level=_log_level(),
         )
 
     @property

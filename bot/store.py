@@ -82,6 +82,7 @@ class Handover:
 class Store:
     def __init__(self, path: Path | None, clock: Clock = utc_now):
         """`path` None keeps everything in memory (one-off runs such as `wegwijs ask`)."""
+        self.path = path
         if path is None:
             self.db = sqlite_utils.Database(memory=True)
         else:
@@ -111,13 +112,18 @@ class Store:
 
     def conversation(self, channel: str, user_ref: str) -> Conversation:
         """The newcomer's conversation on this channel, created on first contact."""
+        found = self.conversation_if_any(channel, user_ref)
+        if found is None:
+            with self.db.conn:  # `or ignore`: another worker may create it at the same moment
+                self.db.execute("insert or ignore into conversations (channel, user_ref, created_at) "
+                                "values (?, ?, ?)", [channel, user_ref, self.now()])
+            return self.conversation(channel, user_ref)
+        return found
+
+    def conversation_if_any(self, channel: str, user_ref: str) -> Conversation | None:
         rows = list(self.db["conversations"].rows_where(
             "channel = ? and user_ref = ?", [channel, user_ref], limit=1))
-        if not rows:
-            self.db["conversations"].insert(
-                {"channel": channel, "user_ref": user_ref, "created_at": self.now()})
-            return self.conversation(channel, user_ref)
-        return _conversation(rows[0])
+        return _conversation(rows[0]) if rows else None
 
     def conversation_with_id(self, conversation_id: int) -> Conversation | None:
         rows = list(self.db["conversations"].rows_where("id = ?", [conversation_id]))

@@ -1,4 +1,6 @@
-"""The Telegram bot under test: real python-telegram-bot against tests/fake_bot_api.py."""
+"""The Telegram channel under test: real python-telegram-bot against bot/bench/fake_telegram.py,
+the router working on its inbox in the same event loop (`wegwijs serve` runs it in worker
+processes instead)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,11 @@ import asyncio
 import datetime as dt
 from contextlib import asynccontextmanager
 
-from bot.channels.telegram.app import TelegramBot
+from bot.channels.telegram.app import TelegramChannel
 from bot.conversation.engine import Engine
+from bot.router.router import Router, send_notices, work
 from bot.settings import TelegramSettings
-from tests.fake_bot_api import FakeBotApi, callback, private_text
+from bot.bench.fake_telegram import FakeBotApi, callback, private_text
 
 DESK = -1001234567890
 
@@ -34,21 +37,22 @@ def telegram_settings(api: FakeBotApi, **overrides) -> TelegramSettings:
 
 
 @asynccontextmanager
-async def running(bot: TelegramBot, api: FakeBotApi):
-    """The bot serving for the duration of the block; the API's call log starts empty."""
+async def start_bot(api: FakeBotApi, engine: Engine, patience=dt.timedelta(minutes=10), **settings):
+    """The channel and a worker serving for the duration of the block (waiting notices are
+    checked every 0.2 s); the API's call log starts empty."""
     api.clear_calls()
     stop = asyncio.Event()
-    task = asyncio.create_task(bot.serve(stop, notice_every=0.2))
+    channel = TelegramChannel(telegram_settings(api, **settings), engine.store)
+    router = Router(engine, patience)
+    tasks = [asyncio.create_task(job) for job in (
+        channel.serve(stop), work(channel.inbox, router, stop, "test-worker"),
+        send_notices(router, channel.outbox, stop, every=0.2))]
     await api.until("setMyCommands", lambda call: "scope" in call.params)
     try:
-        yield bot
+        yield channel
     finally:
         stop.set()
-        await task
-
-
-def start_bot(api: FakeBotApi, engine: Engine, patience=dt.timedelta(minutes=10), **settings):
-    return running(TelegramBot(telegram_settings(api, **settings), engine, patience), api)
+        await asyncio.gather(*tasks)
 
 
 class TelegramUser:

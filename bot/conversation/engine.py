@@ -29,6 +29,7 @@ from bot.conversation.processor import InProcessActionsProcessor
 from bot.conversation.safety import SafetyGate
 from bot.knowledge.entries import Entry
 from bot.conversation.training import latest_model
+from bot.desk.cards import MESSAGE_LIMIT
 from bot.embedding import Embedder
 from bot.knowledge.live import LiveKnowledge, open_knowledge
 from bot.knowledge.retrieval import MAX_QUERY_CHARS
@@ -40,6 +41,7 @@ COMMANDS = {
     "/start": "/greet", "/help": "/greet", "/human": "/request_human",
     "/language": "/change_language", "/forget": "/forget_me",
 }
+DIALOGUE_FILE = "dialogue.db"  # Rasa's tracker store, beside the conversation store
 FALLBACK_ACTIONS = {"utter_cannot_help", "utter_elsewhere", "utter_default",
                     "action_default_fallback"}
 
@@ -82,12 +84,14 @@ class Turn:
 class Engine:
     def __init__(self, model_path: Path, knowledge: LiveKnowledge, store: Store,
                  dialogue: DialogueExamples, decision: Decision):
+        """The dialogue state is kept beside the store's file (in memory with the store's)."""
         self.knowledge = knowledge
         self.dialogue = dialogue
         self.store = store
         self.languages = LanguageDetector(shared_vocabulary(knowledge.retriever.knowledge))
         self.processor = InProcessActionsProcessor(
-            model_path, in_process_actions(Services(knowledge, store, dialogue, decision)))
+            model_path, in_process_actions(Services(knowledge, store, dialogue, decision)),
+            store.path.with_name(DIALOGUE_FILE) if store.path else None)
         self.intents = set(self.processor.domain.intents)
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._gate: tuple[object, SafetyGate] | None = None
@@ -177,7 +181,7 @@ class Engine:
             topic=entry.topic if about_entry and entry else None,
             entry=entry.id if about_entry and entry else None,
             confidence=round(float(confidence), 3) if confidence is not None else None,
-            replies=tuple(_reply(e) for e in events if isinstance(e, BotUttered)),
+            replies=_one_message([_reply(e) for e in events if isinstance(e, BotUttered)]),
             conversation_id=conversation_id,
             handover_id=handover.id if handover else None,
         )
@@ -198,6 +202,17 @@ def _outcome(actions: list[str], entry: Entry | None) -> str:
         if action in actions:
             return outcome
     return "fallback" if FALLBACK_ACTIONS & set(actions) else "smalltalk"
+
+
+def _one_message(replies: list[Reply]) -> tuple[Reply, ...]:
+    """The turn's replies as one message, when they fit in one: an answer, its language note and
+    "Did this help?" arrive together. The last reply's buttons come first: they answer the
+    question the message ends with (Yes / No), the related entries follow."""
+    text = "\n\n".join(reply.text for reply in replies if reply.text)
+    if len(replies) < 2 or len(text) > MESSAGE_LIMIT:
+        return tuple(replies)
+    buttons = tuple(button for reply in reversed(replies) for button in reply.buttons)
+    return (Reply(text, buttons),)
 
 
 def _reply(event: BotUttered) -> Reply:

@@ -10,7 +10,7 @@ from bot.conversation.language import language_name
 from bot.knowledge.desk_hours import AMSTERDAM, DeskStatus
 from bot.store import Conversation, Handover
 
-MESSAGE_LIMIT = 4096  # characters in one Telegram message
+MESSAGE_LIMIT = 4096  # characters in one message (Telegram's limit; WhatsApp's too)
 TITLE_LIMIT = 128  # characters in a forum topic name
 QUOTE_LIMIT = 300  # characters of one message quoted on the card
 TOPIC_LABELS = {

@@ -1,31 +1,27 @@
-"""The Telegram application: handlers wired to the newcomer and desk sides, and `serve`,
-which runs it (polling, or a webhook with a secret token) until asked to stop.
+"""The Telegram channel: updates into the inbox, the outbox out to Telegram.
 
-Every update passes a delivery check first: Telegram may deliver an update again (a
-webhook retry, a restart before polling confirmed it), and a repeat is dropped.
+Nothing here decides anything: the router (bot.router) works on the inbox rows, in worker
+processes or, in tests, beside this in the same event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from urllib.parse import urlparse
 
-from telegram import BotCommand, BotCommandScopeChat, Update
-from telegram.ext import (
-    AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler,
-    ContextTypes, MessageHandler, TypeHandler, filters,
-)
+from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram.request import HTTPXRequest
 
-from bot.channels.flood import FloodGuard
-from bot.channels.telegram.desk import Desk
-from bot.channels.telegram.newcomers import Newcomers
-from bot.conversation.engine import Engine
+from bot.channels.telegram.intake import POLL_TIMEOUT_SECONDS, TelegramIntake
+from bot.channels.telegram.sending import TelegramSender
+from bot.queues import Inbox, Outbox
+from bot.router.delivery import Delivery
 from bot.settings import TelegramSettings
+from bot.store import Store
 
 log = logging.getLogger(__name__)
-NOTICE_CHECK_SECONDS = 30.0
+CONNECTIONS = 32  # sends in flight at once (one per lane at most)
 NEWCOMER_COMMANDS = {
     "en": [("start", "Welcome and topics"), ("help", "What I can help with"),
            ("human", "Talk to a volunteer"), ("language", "Answer in English or Dutch"),
@@ -41,81 +37,51 @@ DESK_COMMANDS = [
 ]
 
 
-class TelegramBot:
-    """The application and the two sides it serves."""
+def make_bot(settings: TelegramSettings) -> Bot:
+    base = {}
+    if settings.api_base_url:
+        url = settings.api_base_url.rstrip("/")
+        base = {"base_url": url, "base_file_url": url.replace("/bot", "/file/bot", 1)}
+    return Bot(settings.token, **base,
+               request=HTTPXRequest(connection_pool_size=CONNECTIONS),
+               get_updates_request=HTTPXRequest(read_timeout=POLL_TIMEOUT_SECONDS + 10))
 
-    def __init__(self, settings: TelegramSettings, engine: Engine, patience: dt.timedelta):
+
+class TelegramChannel:
+    def __init__(self, settings: TelegramSettings, store: Store):
         self.settings = settings
-        self.store = engine.store
-        self.desk = Desk(engine, settings.desk_chat_id, patience)
-        self.newcomers = Newcomers(engine, self.desk, FloodGuard())
-        builder = Application.builder().token(settings.token).rate_limiter(AIORateLimiter())
-        if settings.api_base_url:
-            base = settings.api_base_url.rstrip("/")
-            builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot", 1))
-        self.application = builder.concurrent_updates(True).build()
-        self._add_handlers()
-
-    def _add_handlers(self) -> None:
-        app, desk, newcomers = self.application, self.desk, self.newcomers
-        app.add_handler(TypeHandler(Update, self._drop_repeats), group=-1)
-        in_desk = filters.Chat(self.settings.desk_chat_id) & filters.UpdateType.MESSAGE
-        for name in ("claim", "note", "close", "transcript", "queue", "stats"):
-            app.add_handler(CommandHandler(name, getattr(desk, name), filters=in_desk))
-        app.add_handler(MessageHandler(
-            in_desk & filters.IS_TOPIC_MESSAGE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
-            desk.volunteer_message))
-        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-        app.add_handler(MessageHandler(private & filters.TEXT, newcomers.text))
-        app.add_handler(MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL,
-                                       newcomers.attachment))
-        app.add_handler(CallbackQueryHandler(newcomers.button))
-        app.add_handler(MessageHandler(~filters.Chat(self.settings.desk_chat_id) & ~filters.ChatType.PRIVATE,
-                                       self._ignore))
-        app.add_error_handler(self._log_error)
-
-    async def _drop_repeats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not self.store.first_delivery(f"telegram:{update.update_id}"):
-            log.info("update %s delivered again: ignored", update.update_id)
-            raise ApplicationHandlerStop
-
-    async def _ignore(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.warning("ignored a message from chat %s: only the desk group (TELEGRAM_DESK_CHAT_ID) "
-                    "and private chats are served", update.effective_chat.id)
-
-    async def _log_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        update_id = update.update_id if isinstance(update, Update) else None
-        log.error("handling update %s failed", update_id, exc_info=context.error)
+        self.bot = make_bot(settings)
+        self.inbox = Inbox(store.db)
+        self.outbox = Outbox(store.db)
+        self.intake = TelegramIntake(self.inbox, store, settings.desk_chat_id)
+        self.sender = TelegramSender(self.bot, store, self.outbox, settings.desk_chat_id)
 
     async def _announce_commands(self) -> None:
         """The command menus newcomers and volunteers see in their Telegram apps."""
-        bot = self.application.bot
         for language, commands in NEWCOMER_COMMANDS.items():
-            await bot.set_my_commands([BotCommand(*c) for c in commands],
-                                      language_code=None if language == "en" else language)
-        await bot.set_my_commands([BotCommand(*c) for c in DESK_COMMANDS],
-                                  scope=BotCommandScopeChat(self.settings.desk_chat_id))
+            await self.bot.set_my_commands([BotCommand(*c) for c in commands],
+                                           language_code=None if language == "en" else language)
+        await self.bot.set_my_commands([BotCommand(*c) for c in DESK_COMMANDS],
+                                       scope=BotCommandScopeChat(self.settings.desk_chat_id))
 
-    async def serve(self, stop: asyncio.Event, notice_every: float = NOTICE_CHECK_SECONDS) -> None:
-        """Run until `stop` is set: receive updates, and send waiting notices now and then."""
-        app, settings = self.application, self.settings
-        async with app:
-            await app.start()
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Receive into the inbox and deliver the outbox until `stop` is set."""
+        settings = self.settings
+        async with self.bot:
             if settings.uses_webhook:
-                await app.updater.start_webhook(
-                    listen=settings.webhook_listen, port=settings.webhook_port,
-                    url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-                    webhook_url=settings.webhook_url, secret_token=settings.webhook_secret,
-                    allowed_updates=Update.ALL_TYPES)
+                receiving = self.intake.serve_webhook(
+                    self.bot, settings.webhook_listen, settings.webhook_port,
+                    urlparse(settings.webhook_url).path.lstrip("/"), settings.webhook_secret,
+                    settings.webhook_url, stop)
             else:
-                await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                receiving = self.intake.poll(self.bot, stop)
+            tasks = [asyncio.create_task(receiving),
+                     asyncio.create_task(Delivery(self.outbox, lambda lane: self.sender).run(stop))]
             await self._announce_commands()
-            log.info("Telegram bot @%s serving (%s)", app.bot.username,
+            log.info("Telegram bot @%s serving (%s)", self.bot.username,
                      "webhook" if settings.uses_webhook else "polling")
-            notices = asyncio.create_task(self.desk.keep_sending_notices(app.bot, notice_every))
             try:
                 await stop.wait()
             finally:
-                notices.cancel()
-                await app.updater.stop()
-                await app.stop()
+                tasks[0].cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,34 +1,115 @@
-"""Sending to a newcomer on Telegram: texts, engine replies with inline keyboards."""
+"""Outbox operations as Telegram calls, and Telegram's errors as retry or refusal."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.conversation.engine import Reply
-from bot.store import Conversation, Store
+from bot.queues import Outbox
+from bot.router.delivery import Refused, Retry
+from bot.router.operations import post_in_topic
+from bot.store import Store
 
-CHANNEL = "telegram"  # conversations' `channel`; their `user_ref` is the private chat id
-
-
-def newcomer_chat(conversation: Conversation) -> int:
-    return int(conversation.user_ref)
-
-
-def keyboard(store: Store, reply: Reply) -> InlineKeyboardMarkup | None:
-    """One button per row. Telegram allows 64 bytes of button data, so the data is a key of
-    the payload in the store rather than the payload itself."""
-    if not reply.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.title, callback_data=store.button_key(b.payload))] for b in reply.buttons])
+log = logging.getLogger(__name__)
+BLOCKED_NOTICE = "The newcomer has blocked the bot, so this did not reach them."
 
 
-async def send_reply(bot: Bot, store: Store, conversation: Conversation, reply: Reply) -> None:
-    """A reply of an engine turn (the engine has recorded it)."""
-    await bot.send_message(newcomer_chat(conversation), reply.text, reply_markup=keyboard(store, reply))
+def seconds(retry_after: int | float | dt.timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, dt.timedelta) else float(retry_after)
 
 
-async def notify(bot: Bot, store: Store, conversation: Conversation, reply: Reply) -> None:
-    """A notice of the channel itself (handover news, text only, slow down), recorded as sent."""
-    store.add_outgoing(conversation.id, reply.text)
-    await send_reply(bot, store, conversation, reply)
+class TelegramSender:
+    def __init__(self, bot: Bot, store: Store, outbox: Outbox, desk_chat_id: int):
+        self.bot = bot
+        self.store = store
+        self.outbox = outbox
+        self.desk_chat_id = desk_chat_id
+
+    async def execute(self, operation: dict) -> None:
+        try:
+            await getattr(self, f"_{operation['do']}")(operation)
+        except RetryAfter as error:
+            raise Retry("rate limited", seconds(error.retry_after)) from error
+        except (Forbidden, BadRequest) as error:
+            raise Refused(str(error)) from error
+        except (NetworkError, TelegramError) as error:  # 5xx, time-outs, the network
+            raise Retry(str(error)) from error
+
+    async def refused(self, operation: dict, reason: str) -> None:
+        """A newcomer who blocked the bot: their topic (if any) is told."""
+        newcomer = operation.get("to", {}).get("newcomer")
+        if not newcomer or "blocked" not in reason.lower():
+            return
+        conversation = self.store.conversation_if_any(newcomer["channel"], newcomer["user"])
+        thread = self.store.desk_thread(conversation.id) if conversation else None
+        if thread is not None:
+            self.outbox.add([post_in_topic(conversation.id, thread, BLOCKED_NOTICE)])
+
+    def _where(self, to: dict) -> tuple[int, int | None]:
+        """(chat id, topic) of a destination (see bot.router.operations)."""
+        if "newcomer" in to:
+            return int(to["newcomer"]["user"]), None
+        if "topic" in to:
+            thread = self.store.desk_thread(to["topic"]) or to.get("thread")
+            if thread is None:
+                raise Refused(f"conversation {to['topic']} has no desk topic")
+            return self.desk_chat_id, thread
+        return self.desk_chat_id, to["desk"]
+
+    def _keyboard(self, buttons: list[list[str]]) -> InlineKeyboardMarkup | None:
+        """One button per row. Telegram allows 64 bytes of button data, so the data is a key of
+        the payload in the store rather than the payload itself."""
+        if not buttons:
+            return None
+        return InlineKeyboardMarkup([[InlineKeyboardButton(title, callback_data=self.store.button_key(payload))]
+                                     for title, payload in buttons])
+
+    async def _send(self, operation: dict) -> None:
+        chat, thread = self._where(operation["to"])
+        await self.bot.send_message(chat, operation["text"], message_thread_id=thread,
+                                    reply_markup=self._keyboard(operation["buttons"]))
+
+    async def _copy(self, operation: dict) -> None:
+        chat, thread = self._where(operation["to"])
+        message = operation["message"]
+        await self.bot.copy_message(chat, message["chat"], message["id"], message_thread_id=thread,
+                                    caption=operation["caption"])
+
+    async def _answer_button(self, operation: dict) -> None:
+        try:
+            await self.bot.answer_callback_query(operation["button"], text=operation["alert"],
+                                                 show_alert=bool(operation["alert"]))
+        except BadRequest as error:  # "query is too old": the newcomer has long stopped waiting
+            log.info("button press not acknowledged: %s", error)
+
+    async def _open_topic(self, operation: dict) -> None:
+        """Reopen and rename the conversation's topic, or create one when there is none (any more)."""
+        conversation, title = operation["conversation"], operation["title"]
+        thread = self.store.desk_thread(conversation)
+        if thread is not None:
+            try:
+                await _unless_unchanged(self.bot.reopen_forum_topic(self.desk_chat_id, thread))
+                await _unless_unchanged(self.bot.edit_forum_topic(self.desk_chat_id, thread, name=title))
+                return
+            except BadRequest as error:  # deleted by a volunteer, say
+                log.info("desk topic %s cannot be reused (%s): opening a new one", thread, error)
+        topic = await self.bot.create_forum_topic(self.desk_chat_id, title)
+        self.store.set_desk_thread(conversation, topic.message_thread_id)
+
+    async def _close_topic(self, operation: dict) -> None:
+        await _unless_unchanged(self.bot.close_forum_topic(self.desk_chat_id, operation["thread"]))
+
+    async def _delete_topic(self, operation: dict) -> None:
+        await self.bot.delete_forum_topic(self.desk_chat_id, operation["thread"])
+
+
+async def _unless_unchanged(change) -> None:
+    """Await a topic change; Telegram refuses one that changes nothing (already open)."""
+    try:
+        await change
+    except BadRequest as error:
+        if "not_modified" not in str(error).lower():
+            raise

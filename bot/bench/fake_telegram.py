@@ -1,10 +1,15 @@
-"""A fake Telegram Bot API server on 127.0.0.1 for tests of the Telegram channel.
+"""A fake Telegram Bot API server on 127.0.0.1, for the tests of the Telegram channel and `wegwijs bench load`.
 
 The real python-telegram-bot talks to it over HTTP (point `base_url`/`base_file_url` at it), so
 the bot's own wiring is tested: tests `push` updates shaped like Telegram's JSON (see the builders
 at the bottom), the bot fetches them with getUpdates, and tests check what the bot called with
 `calls`, `wait_for` or `until`. Answers are full Bot API objects, so PTB parses them as it would
 Telegram's. A method not implemented here answers 404, so a test fails loudly when the bot uses it.
+
+Errors are injected two ways: `fail` answers the next calls of one method with a given error (for
+tests), `inject_faults` answers a random share of the sending calls with 429 or 5xx (for the
+benchmark). Each call records when it was answered (`Call.at`, time.monotonic()), so a benchmark in the
+same process can time the bot.
 
 Parameters arrive as strings (form-urlencoded, or multipart when files are sent); PTB JSON-encodes
 every non-string value. Each value is JSON-decoded unless its key is in FREE_TEXT_KEYS, so ids,
@@ -15,11 +20,14 @@ like JSON ("42", "true"). A value that is not valid JSON (such as "@channel") st
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import json
+import random
+import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,14 +45,20 @@ FREE_TEXT_KEYS = frozenset({
     "icon_custom_emoji_id", "language_code", "message_effect_id", "business_connection_id",
     "question", "explanation", "address", "phone_number", "first_name", "last_name", "vcard",
 })
+# The methods that send or edit a message in a chat: those `inject_faults` may fail.
+SEND_METHODS = frozenset({"sendMessage", "copyMessage", "editMessageText", "editMessageReplyMarkup"})
+# The methods whose calls count as a message to a chat (`sent_to`, `wait_sent_to`).
+MESSAGE_METHODS = ("sendMessage", "copyMessage")
 
 
 @dataclass
 class Call:
-    """One Bot API request the bot made: the method name and its decoded parameters."""
+    """One Bot API request the bot made: the method name, its decoded parameters and when it was
+    answered (time.monotonic(); not compared, so calls compare by what was asked)."""
 
     method: str
     params: dict
+    at: float = field(default_factory=time.monotonic, compare=False)
 
 
 class ApiError(Exception):
@@ -61,11 +75,35 @@ class ApiError(Exception):
         return body
 
 
+class RandomFaults:
+    """Answers a share of the calls to `methods` with an error: 429 (retry after 1 s) at `rate_429`,
+    500 or 502 at `rate_5xx`; `seed` makes the draws repeatable."""
+
+    def __init__(self, rate_429: float, rate_5xx: float, seed: int | None = None,
+                 methods: frozenset[str] = SEND_METHODS):
+        if rate_429 < 0 or rate_5xx < 0 or rate_429 + rate_5xx > 1:
+            raise ValueError("fault rates must be at least 0 and add up to at most 1")
+        self.rate_429, self.rate_5xx, self.methods = rate_429, rate_5xx, methods
+        self._random = random.Random(seed)
+
+    def draw(self, method: str) -> ApiError | None:
+        """The error for this call of `method`, or None to answer it normally."""
+        if method not in self.methods:
+            return None
+        roll = self._random.random()
+        if roll < self.rate_429:
+            return ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        if roll < self.rate_429 + self.rate_5xx:
+            return self._random.choice([ApiError(500, "Internal Server Error"), ApiError(502, "Bad Gateway")])
+        return None
+
+
 class FakeBotApi:
     """The fake server and its state. All state is guarded by one Condition, shared with the HTTP threads.
 
     `calls` holds the calls that were answered with ok, in order (getUpdates, the transport, is left
-    out); `failed` holds calls answered with an error: injected with `fail`, or to unknown methods.
+    out); `failed` holds calls answered with an error: injected with `fail` or `inject_faults`, or to
+    unknown methods. `faults_injected` counts the errors `inject_faults` caused.
     """
 
     def __init__(self, token: str = DEFAULT_TOKEN, bot_id: int = BOT_ID, username: str = BOT_USERNAME):
@@ -73,12 +111,15 @@ class FakeBotApi:
         self.bot_user = {"id": bot_id, "is_bot": True, "first_name": "Wegwijs", "username": username}
         self.calls: list[Call] = []
         self.failed: list[Call] = []
+        self.faults_injected = 0
         self.webhook = {"url": "", "secret_token": None}
         self._cond = threading.Condition()
         self._updates: list[dict] = []
         self._next_update_id = 1
         self._allowed_updates: list[str] = []
         self._failures: dict[str, list[ApiError]] = {}
+        self._random_faults: RandomFaults | None = None
+        self._messages_by_chat: dict[object, list[Call]] = {}  # the MESSAGE_METHODS calls, by chat_id
         self._message_ids: dict[int, itertools.count] = {}
         self._topic_ids = itertools.count(100)
         self._stopped = False
@@ -88,7 +129,7 @@ class FakeBotApi:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FakeBotApi:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-bot-api", daemon=True)
         self._thread.start()
         return self
@@ -136,20 +177,28 @@ class FakeBotApi:
         with self._cond:
             self._failures.setdefault(method, []).extend([error] * times)
 
+    def inject_faults(self, rate_429: float = 0.0, rate_5xx: float = 0.0, seed: int | None = None,
+                      methods: frozenset[str] = SEND_METHODS) -> None:
+        """From now on answer a random share of the calls to `methods` (by default the sending ones)
+        with 429 "retry after 1" (`rate_429`) or with 500/502 (`rate_5xx`); rates 0 stop it."""
+        faults = RandomFaults(rate_429, rate_5xx, seed, methods) if rate_429 or rate_5xx else None
+        with self._cond:
+            self._random_faults = faults
+
     def calls_to(self, method: str) -> list[Call]:
         with self._cond:
             return [call for call in self.calls if call.method == method]
 
     def sent_to(self, chat_id: int) -> list[Call]:
-        """The sendMessage and copyMessage calls to this chat."""
+        """The sendMessage and copyMessage calls to this chat, in order."""
         with self._cond:
-            return [call for call in self.calls
-                    if call.method in ("sendMessage", "copyMessage") and call.params.get("chat_id") == chat_id]
+            return list(self._messages_by_chat.get(chat_id, []))
 
     def clear_calls(self) -> None:
         with self._cond:
             self.calls.clear()
             self.failed.clear()
+            self._messages_by_chat.clear()
 
     def wait_for(self, method: str, predicate=lambda call: True, timeout: float = 15.0) -> Call:
         """The first recorded call of `method` matching `predicate`, waiting up to `timeout` seconds for it."""
@@ -167,6 +216,22 @@ class FakeBotApi:
         """`wait_for` without blocking the event loop the bot runs on."""
         return await asyncio.to_thread(self.wait_for, method, predicate, timeout)
 
+    def wait_sent_to(self, chat_id: int, since: float, timeout: float,
+                     predicate=lambda call: True) -> Call | None:
+        """The first sendMessage or copyMessage to this chat answered at or after `since` (a
+        time.monotonic() value) and matching `predicate`, waiting up to `timeout` seconds for
+        it; None if none came."""
+        def first():
+            sent = self._messages_by_chat.get(chat_id, [])
+            start = bisect.bisect_left(sent, since, key=lambda call: call.at)
+            return next((call for call in sent[start:] if predicate(call)), None)
+
+        with self._cond:
+            return self._cond.wait_for(first, timeout)
+
+        with self._cond:
+            return self._cond.wait_for(first, timeout)
+
     # -- server side -----------------------------------------------------------------------------
 
     def handle(self, method: str, params: dict) -> object:
@@ -182,12 +247,19 @@ class FakeBotApi:
             if failures := self._failures.get(method):
                 self.failed.append(Call(method, params))
                 raise failures.pop(0)
+            if self._random_faults and (fault := self._random_faults.draw(method)):
+                self.failed.append(Call(method, params))
+                self.faults_injected += 1
+                raise fault
             try:
                 result = implementation(params)
             except KeyError as missing:
                 self.failed.append(Call(method, params))
                 raise ApiError(400, f"Bad Request: parameter {missing.args[0]} is required") from None
-            self.calls.append(Call(method, params))
+            call = Call(method, params)
+            self.calls.append(call)
+            if method in MESSAGE_METHODS:
+                self._messages_by_chat.setdefault(params.get("chat_id"), []).append(call)
             self._cond.notify_all()
             return result
 
@@ -307,6 +379,14 @@ def _parse_multipart(content_type: str, body: bytes) -> dict:
         name = part.get_param("name", header="content-disposition")
         params[name] = payload if part.get_filename() else payload.decode()
     return params
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Says nothing when a client drops its connection (a bot killed in the middle of a request)."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
