@@ -79,13 +79,13 @@ class Inbox:
                 "and (? is null or taken_by = ?)", [worker, worker]).rowcount
 
     def take(self, worker: str) -> Received | None:
-        """The oldest waiting row whose lane has nothing older still waiting or in work."""
+        """The oldest waiting row whose lane has nothing older still waiting or in work. Looked
+        for without a lock first, so that idle workers do not hold up the channels' writes."""
+        if self._next_free() is None:
+            return None
         with self.db.conn:
             self.db.execute("begin immediate")
-            row = self.db.execute(
-                "select id, lane, event, received_at from inbox i where done_at is null "
-                "and taken_by is null and not exists (select 1 from inbox j where j.lane = i.lane "
-                "and j.done_at is null and j.id < i.id) order by id limit 1").fetchone()
+            row = self._next_free()
             if row is None:
                 return None
             self.db.execute("update inbox set taken_by = ? where id = ?", [worker, row[0]])
@@ -93,6 +93,12 @@ class Inbox:
                 "select count(*) from inbox where lane = ? and id < ? and received_at > ?",
                 [row[1], row[0], row[3] - FLOOD_WINDOW_SECONDS]).fetchone()[0]
         return Received(row[0], row[1], json.loads(row[2]), recent)
+
+    def _next_free(self) -> tuple | None:
+        return self.db.execute(
+            "select id, lane, event, received_at from inbox i where done_at is null "
+            "and taken_by is null and not exists (select 1 from inbox j where j.lane = i.lane "
+            "and j.done_at is null and j.id < i.id) order by id limit 1").fetchone()
 
     def finish(self, received: Received, operations: list[tuple[str, dict]]) -> None:
         """Mark the row done and queue its (lane, operation) replies, in one transaction."""
