@@ -159,6 +159,16 @@ async def test_none_of_the_options_offers_a_volunteer(engine, request, cross_top
     assert "volunteer" in reply_text(turn)
 
 
+async def test_a_restart_in_the_middle_of_a_clarifying_question_continues_it(
+        engine, request, cross_topic_close_call, trained_model, embedder, shared_data_dir):
+    person = newcomer(engine, request)
+    assert (await person.say(cross_topic_close_call)).action == "clarify"
+    restarted = make_engine(trained_model, SHIPPED, shared_data_dir, embedder)  # same data folder
+    person.engine = restarted
+    turn = await person.press("None of these")
+    assert "volunteer" in reply_text(turn)
+
+
 @pytest.mark.parametrize("text", ["who won the football world cup in 2022?",
                                   "wie heeft de wedstrijd van Ajax gewonnen?",
                                   "write me a poem about cats"])
