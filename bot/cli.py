@@ -216,7 +216,9 @@ def chat(settings: Settings) -> None:
 def serve(ctx: click.Context) -> None:
     """Serve the configured channels until SIGTERM or Ctrl-C.
 
-    Telegram when TELEGRAM_BOT_TOKEN is set; with no channel configured, the console chat.
+    Telegram when TELEGRAM_BOT_TOKEN is set, WhatsApp when its four variables are set, both
+    when both are; with no channel configured, the console chat. Handovers go to the Telegram
+    desk group, so TELEGRAM_BOT_TOKEN and TELEGRAM_DESK_CHAT_ID are needed for WhatsApp too.
     """
     import asyncio
 
@@ -227,11 +229,14 @@ def serve(ctx: click.Context) -> None:
     from bot.serve import serve_channels
 
     settings: Settings = ctx.obj
-    if settings.telegram is None:
-        click.echo("No chat channel configured (TELEGRAM_BOT_TOKEN is not set): "
-                   "starting the console chat.", err=True)
+    if settings.telegram is None and settings.whatsapp is None:
+        click.echo("No chat channel configured (neither TELEGRAM_BOT_TOKEN nor the WHATSAPP_ "
+                   "variables are set): starting the console chat.", err=True)
         ctx.invoke(chat)
         return
+    if settings.telegram is None:
+        raise click.ClickException("TELEGRAM_BOT_TOKEN is not set: WhatsApp handovers go to the "
+                                   "volunteers' Telegram desk group (see the README, 'WhatsApp')")
     if settings.telegram.desk_chat_id is None:
         raise click.ClickException("TELEGRAM_DESK_CHAT_ID is not set: without the desk group no "
                                    "volunteer would see a handover (see the README, 'Telegram')")

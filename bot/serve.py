@@ -8,11 +8,14 @@ load are kept, and answered as soon as they are ready.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
 from bot.channels.telegram.app import TelegramChannel
-from bot.queues import Inbox
+from bot.channels.whatsapp.app import WhatsAppChannel
+from bot.queues import Inbox, Outbox
+from bot.router.delivery import Delivery
 from bot.router.workers import Workers
 from bot.settings import Settings
 from bot.store import Store
@@ -20,8 +23,18 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 
+def open_channels(settings: Settings, store: Store) -> list:
+    """The configured channels: each receives into the inbox and has a `sender` for the outbox."""
+    channels = []
+    if settings.telegram:
+        channels.append(TelegramChannel(settings.telegram, store))
+    if settings.whatsapp:
+        channels.append(WhatsAppChannel(settings.whatsapp, store))
+    return channels
+
+
 async def serve_channels(settings: Settings) -> None:
-    """Serve Telegram (the only chat channel so far) until the process is asked to stop."""
+    """Serve the configured channels until the process is asked to stop."""
     store = Store(settings.data_dir / "wegwijs.db")
     inbox = Inbox(store.db)
     if released := inbox.release():
@@ -30,13 +43,19 @@ async def serve_channels(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    telegram = asyncio.create_task(TelegramChannel(settings.telegram, store).serve(stop))
-    workers = Workers(settings, settings.workers)
-    try:
-        await workers.start()
-        log.info("%s workers ready; %s message(s) waiting", settings.workers, inbox.waiting())
-        await asyncio.gather(telegram, workers.supervise(inbox, stop))
-    finally:
-        stop.set()
-        workers.stop()
-        await asyncio.gather(telegram, return_exceptions=True)
+    channels = open_channels(settings, store)
+    async with contextlib.AsyncExitStack() as open_connections:  # closed after the last send
+        for channel in channels:
+            await open_connections.enter_async_context(channel)
+        delivery = Delivery(Outbox(store.db), {channel.name: channel.sender for channel in channels})
+        serving = [asyncio.create_task(job) for job in
+                   [delivery.run(stop), *(channel.receive(stop) for channel in channels)]]
+        workers = Workers(settings, settings.workers)
+        try:
+            await workers.start()
+            log.info("%s workers ready; %s message(s) waiting", settings.workers, inbox.waiting())
+            await asyncio.gather(*serving, workers.supervise(inbox, stop))
+        finally:
+            stop.set()
+            workers.stop()
+            await asyncio.gather(*serving, return_exceptions=True)

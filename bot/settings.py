@@ -67,6 +67,37 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class WhatsAppSettings:
+    token: str
+    phone_number_id: str
+    app_secret: str  # signs every webhook POST (X-Hub-Signature-256)
+    verify_token: str  # Meta's verification handshake
+    webhook_listen: str
+    webhook_port: int
+    api_base_url: str  # the Graph API root
+    template_name: str | None  # the approved template for outside the 24-hour window
+    template_language: str
+
+    REQUIRED = ("WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN")
+
+    @classmethod
+    def from_env(cls) -> "WhatsAppSettings | None":
+        """The WhatsApp settings, or None unless all four required variables are set."""
+        values = {name: os.environ.get(name, "").strip() for name in cls.REQUIRED}
+        if not all(values.values()):
+            return None
+        return cls(
+            token=values["WHATSAPP_TOKEN"], phone_number_id=values["WHATSAPP_PHONE_NUMBER_ID"],
+            app_secret=values["WHATSAPP_APP_SECRET"], verify_token=values["WHATSAPP_VERIFY_TOKEN"],
+            webhook_listen=os.environ.get("WHATSAPP_WEBHOOK_LISTEN", "127.0.0.1"),
+            webhook_port=_number("WHATSAPP_WEBHOOK_PORT", "8080"),
+            api_base_url=(os.environ.get("WHATSAPP_API_BASE_URL") or "https://graph.facebook.com").rstrip("/"),
+            template_name=os.environ.get("WHATSAPP_TEMPLATE_NAME") or None,
+            template_language=os.environ.get("WHATSAPP_TEMPLATE_LANGUAGE") or "en",
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     knowledge_dir: Path
@@ -75,6 +106,7 @@ class Settings:
     rasa_model_dir: Path  # trained Rasa models (wegwijs train)
     handover_patience: dt.timedelta  # no volunteer reply by then: the newcomer is told
     telegram: TelegramSettings | None
+    whatsapp: WhatsAppSettings | None = None
     workers: int = 2  # engine processes of `wegwijs serve` (one per core)
     log_level: str = "INFO"
 
@@ -90,6 +122,7 @@ class Settings:
             handover_patience=dt.timedelta(
                 minutes=_number("WEGWIJS_HANDOVER_PATIENCE_MINUTES", "10", float)),
             telegram=TelegramSettings.from_env(),
+            whatsapp=WhatsAppSettings.from_env(),
             workers=max(1, _number("WEGWIJS_WORKERS", "2")),
             log_level=_log_level(),
         )

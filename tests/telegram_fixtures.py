@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 
 from bot.channels.telegram.app import TelegramChannel
 from bot.conversation.engine import Engine
+from bot.queues import Inbox, Outbox
+from bot.router.delivery import Delivery
 from bot.router.router import Router, send_notices, work
 from bot.settings import TelegramSettings
 from bot.bench.fake_telegram import FakeBotApi, callback, private_text
@@ -44,15 +46,17 @@ async def start_bot(api: FakeBotApi, engine: Engine, patience=dt.timedelta(minut
     stop = asyncio.Event()
     channel = TelegramChannel(telegram_settings(api, **settings), engine.store)
     router = Router(engine, patience)
-    tasks = [asyncio.create_task(job) for job in (
-        channel.serve(stop), work(channel.inbox, router, stop, "test-worker"),
-        send_notices(router, channel.outbox, stop, every=0.2))]
-    await api.until("setMyCommands", lambda call: "scope" in call.params)
-    try:
-        yield channel
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks)
+    outbox = Outbox(engine.store.db)
+    async with channel:
+        tasks = [asyncio.create_task(job) for job in (
+            channel.receive(stop), Delivery(outbox, {"telegram": channel.sender}).run(stop),
+            work(Inbox(engine.store.db), router, stop, "test-worker"), send_notices(router, outbox, stop, every=0.2))]
+        await api.until("setMyCommands", lambda call: "scope" in call.params)
+        try:
+            yield channel
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
 
 
 class TelegramUser:

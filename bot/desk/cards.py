@@ -22,6 +22,7 @@ TOPIC_LABELS = {
     "referral": "Referral",
 }
 SPEAKERS = {"in": "Newcomer", "out": "Wegwijs"}
+CHANNEL_LABELS = {"telegram": "Telegram", "whatsapp": "WhatsApp"}
 DESK_HELP = ("Write in this topic to answer the newcomer (they see your first name only). "
              "/claim takes it, /note <text> adds an internal note, /close hands back to the "
              "assistant, /transcript shows the whole conversation.")
@@ -30,8 +31,12 @@ DESK_HELP = ("Write in this topic to answer the newcomer (they see your first na
 def thread_title(handover: Handover, conversation: Conversation) -> str:
     """`#12 · GP · EN · Telegram`"""
     topic = TOPIC_LABELS.get(handover.topic or "", "General")
-    title = f"#{handover.id} · {topic} · {handover.language.upper()} · {conversation.channel.title()}"
+    title = f"#{handover.id} · {topic} · {handover.language.upper()} · {channel_label(conversation)}"
     return title[:TITLE_LIMIT]
+
+
+def channel_label(conversation: Conversation) -> str:
+    return CHANNEL_LABELS.get(conversation.channel, conversation.channel.title())
 
 
 def handover_card(handover: Handover, conversation: Conversation, messages: list[dict],
@@ -41,7 +46,8 @@ def handover_card(handover: Handover, conversation: Conversation, messages: list
         f"Handover #{handover.id}",
         f"Language: {language_name(handover.language)} ({handover.language})",
         f"Topic: {TOPIC_LABELS.get(handover.topic or '', 'not clear')}",
-        f"Channel: {conversation.channel.title()}",
+        f"Channel: {channel_label(conversation)}" + (
+            f" (phone ending {conversation.user_ref[-3:]})" if conversation.channel == "whatsapp" else ""),
         f"Desk: {desk.describe('en')}",
         "",
         f"Question: {_quote(handover.question)}",

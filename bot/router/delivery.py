@@ -13,10 +13,13 @@ import logging
 from typing import Protocol
 
 from bot.queues import Outbox, Outgoing
+from bot.router.operations import DESK_LANE
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.01
+DESK_CHANNEL = "telegram"  # the volunteers' desk is a Telegram group, whatever the newcomer uses
 MAX_BACKOFF_SECONDS = 30.0
+FINISH_SECONDS = 10.0  # on stop: how long the sends under way may take to finish
 
 
 class Retry(Exception):
@@ -32,8 +35,7 @@ class Refused(Exception):
 class Channel(Protocol):
     async def execute(self, operation: dict) -> None: ...
 
-    async def refused(self, operation: dict, reason: str) -> None:
-        """Tell whoever should know that an operation could not be delivered."""
+    async def refused(self, operation: dict, reason: str) -> None: ...  # tell whoever should know
 
 
 def backoff(attempts: int) -> float:
@@ -41,28 +43,42 @@ def backoff(attempts: int) -> float:
 
 
 class Delivery:
-    def __init__(self, outbox: Outbox, channel_of_lane):
-        """`channel_of_lane(lane)` is the Channel that delivers that lane."""
+    def __init__(self, outbox: Outbox, channels: dict[str, Channel]):
+        """`channels` by name; a lane `<channel>:<user>` goes to that channel, the desk lane to
+        the desk's channel (Telegram)."""
         self.outbox = outbox
-        self.channel_of_lane = channel_of_lane
+        self.channels = channels
         self._lanes: dict[str, asyncio.Task] = {}
+        self._stop = asyncio.Event()
+
+    def channel_of_lane(self, lane: str) -> Channel | None:
+        return self.channels.get(DESK_CHANNEL if lane == DESK_LANE else lane.split(":", 1)[0])
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; then let the sends under way finish (a send cancelled
+        half-way may have reached the platform and would be sent again on the next start)."""
+        self._stop = stop
         while not stop.is_set():
             for lane in self.outbox.lanes_due():
                 task = self._lanes.get(lane)
                 if task is None or task.done():
                     self._lanes[lane] = asyncio.create_task(self._drain(lane))
             await asyncio.sleep(POLL_SECONDS)
-        for task in self._lanes.values():
-            task.cancel()
-        await asyncio.gather(*self._lanes.values(), return_exceptions=True)
+        tasks = list(self._lanes.values())
+        if tasks:
+            _, unfinished = await asyncio.wait(tasks, timeout=FINISH_SECONDS)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _drain(self, lane: str) -> None:
-        """Deliver the lane's rows in order, until it is empty or must wait."""
+        """Deliver the lane's rows in order, until it is empty, must wait, or delivery stops."""
         channel = self.channel_of_lane(lane)
-        while (outgoing := self.outbox.head(lane)) is not None:
-            if not await self._deliver(channel, outgoing):
+        while not self._stop.is_set() and (outgoing := self.outbox.head(lane)) is not None:
+            if channel is None:  # e.g. the desk lane of a WhatsApp-only set-up
+                log.error("outbox row %s: no channel configured for lane %s", outgoing.id, lane.split(":")[0])
+                self.outbox.give_up(outgoing, "no channel configured")
+            elif not await self._deliver(channel, outgoing):
                 return
 
     async def _deliver(self, channel: Channel, outgoing: Outgoing) -> bool:

@@ -45,8 +45,10 @@ class Desk:
         return [open_topic(conversation.id, cards.thread_title(handover, conversation)),
                 post_in_topic(conversation.id, None, card)]
 
-    def relay_from_newcomer(self, conversation: Conversation, message: dict) -> list[Operation]:
-        return [copy_to_topic(conversation.id, self.store.desk_thread(conversation.id), message)]
+    def relay_from_newcomer(self, conversation: Conversation, message: dict, text: str) -> list[Operation]:
+        """What the newcomer sent, into their topic: copied as it is where the desk's platform
+        can (Telegram to Telegram), else as `text` (what is stored for it)."""
+        return [copy_to_topic(conversation.id, self.store.desk_thread(conversation.id), message, text)]
 
     def end_for_erasure(self, handover: Handover) -> list[Operation]:
         """The newcomer asked to erase their data: the handover ends before the question is put."""
@@ -103,9 +105,9 @@ class Desk:
         if event["takes_caption"]:
             caption = event.get("caption")
             return [copy_to_newcomer(conversation, event["message"],
-                                     f"{caption}\n\n{signature}" if caption else signature)]
+                                     f"{caption}\n\n{signature}" if caption else signature, event["description"])]
         # stickers, locations, ...: no caption possible
-        return [copy_to_newcomer(conversation, event["message"], None),
+        return [copy_to_newcomer(conversation, event["message"], None, event["description"]),
                 send_to_newcomer(conversation, Reply(signature))]
 
     async def _claim(self, event: dict) -> list[Operation]:

@@ -45,7 +45,7 @@ class Newcomers:
             operations += self.desk.end_for_erasure(handover)
         elif handover:
             self.store.add_incoming(conversation.id, text)
-            return self.desk.relay_from_newcomer(conversation, event["message"])
+            return self.desk.relay_from_newcomer(conversation, event["message"], text)
         return operations + await self._converse(conversation, text)
 
     async def _attachment(self, conversation: Conversation, event: dict,
@@ -56,7 +56,7 @@ class Newcomers:
             return await self._hold(conversation, stored_as, verdict)
         self.store.add_incoming(conversation.id, stored_as)
         if self.store.active_handover(conversation.id):
-            return self.desk.relay_from_newcomer(conversation, event["message"])
+            return self.desk.relay_from_newcomer(conversation, event["message"], stored_as)
         return [await self._notify(conversation, "utter_text_only")]
 
     async def _button(self, conversation: Conversation, event: dict, verdict: flood.Verdict) -> list[Operation]:

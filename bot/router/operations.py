@@ -36,16 +36,17 @@ def send_to_newcomer(conversation: Conversation, reply: Reply) -> Operation:
                            "buttons": [[button.title, button.payload] for button in reply.buttons]}
 
 
-def copy_to_newcomer(conversation: Conversation, message: dict, caption: str | None) -> Operation:
-    """A volunteer's photo, sticker, ...: copied from the desk group (`message` is its reference)."""
+def copy_to_newcomer(conversation: Conversation, message: dict, caption: str | None, text: str) -> Operation:
+    """A volunteer's photo, sticker, ...: copied from the desk group (`message` is its reference;
+    `text` its stand-in where it cannot be copied: on another platform)."""
     newcomer_lane, to = _newcomer(conversation)
-    return newcomer_lane, {"do": "copy", "to": to, "message": message, "caption": caption}
+    return newcomer_lane, {"do": "copy", "to": to, "message": message, "caption": caption, "text": text}
 
 
 def answer_button(conversation: Conversation, button_id: str, alert: str | None = None) -> Operation:
     """Acknowledge a button press (Telegram shows a spinner until then), with an alert if any."""
-    newcomer_lane, _ = _newcomer(conversation)
-    return newcomer_lane, {"do": "answer_button", "button": button_id, "alert": alert}
+    newcomer_lane, to = _newcomer(conversation)
+    return newcomer_lane, {"do": "answer_button", "to": to, "button": button_id, "alert": alert}
 
 
 def open_topic(conversation_id: int, title: str) -> Operation:
@@ -58,10 +59,11 @@ def post_in_topic(conversation_id: int, thread: int | None, text: str) -> Operat
                        "text": text, "buttons": []}
 
 
-def copy_to_topic(conversation_id: int, thread: int | None, message: dict) -> Operation:
-    """What a newcomer sent during a handover, copied into their topic as it is."""
+def copy_to_topic(conversation_id: int, thread: int | None, message: dict, text: str) -> Operation:
+    """What a newcomer sent during a handover, copied into their topic as it is (`text` where
+    it cannot be copied: from another platform)."""
     return DESK_LANE, {"do": "copy", "to": {"topic": conversation_id, "thread": thread},
-                       "message": message, "caption": None}
+                       "message": message, "caption": None, "text": text}
 
 
 def post_in_desk(thread: int | None, text: str) -> Operation:

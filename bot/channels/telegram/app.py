@@ -1,4 +1,5 @@
-"""The Telegram channel: updates into the inbox, the outbox out to Telegram.
+"""The Telegram channel: updates into the inbox (`receive`), outbox operations out to
+Telegram (`sender`, for the newcomers on Telegram and for the desk group).
 
 Nothing here decides anything: the router (bot.router) works on the inbox rows, in worker
 processes or, in tests, beside this in the same event loop.
@@ -16,7 +17,6 @@ from telegram.request import HTTPXRequest
 from bot.channels.telegram.intake import POLL_TIMEOUT_SECONDS, TelegramIntake
 from bot.channels.telegram.sending import TelegramSender
 from bot.queues import Inbox, Outbox
-from bot.router.delivery import Delivery
 from bot.settings import TelegramSettings
 from bot.store import Store
 
@@ -48,13 +48,13 @@ def make_bot(settings: TelegramSettings) -> Bot:
 
 
 class TelegramChannel:
+    name = "telegram"
+
     def __init__(self, settings: TelegramSettings, store: Store):
         self.settings = settings
         self.bot = make_bot(settings)
-        self.inbox = Inbox(store.db)
-        self.outbox = Outbox(store.db)
-        self.intake = TelegramIntake(self.inbox, store, settings.desk_chat_id)
-        self.sender = TelegramSender(self.bot, store, self.outbox, settings.desk_chat_id)
+        self.intake = TelegramIntake(Inbox(store.db), store, settings.desk_chat_id)
+        self.sender = TelegramSender(self.bot, store, Outbox(store.db), settings.desk_chat_id)
 
     async def _announce_commands(self) -> None:
         """The command menus newcomers and volunteers see in their Telegram apps."""
@@ -64,24 +64,31 @@ class TelegramChannel:
         await self.bot.set_my_commands([BotCommand(*c) for c in DESK_COMMANDS],
                                        scope=BotCommandScopeChat(self.settings.desk_chat_id))
 
-    async def serve(self, stop: asyncio.Event) -> None:
-        """Receive into the inbox and deliver the outbox until `stop` is set."""
+    async def __aenter__(self) -> "TelegramChannel":
+        """The Bot API connection, open for both receiving and sending (close it after both)."""
+        await self.bot.initialize()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.bot.shutdown()
+
+    async def receive(self, stop: asyncio.Event) -> None:
+        """Receive into the inbox until `stop` is set (the outbox is delivered by bot.router.delivery)."""
         settings = self.settings
-        async with self.bot:
-            if settings.uses_webhook:
-                receiving = self.intake.serve_webhook(
-                    self.bot, settings.webhook_listen, settings.webhook_port,
-                    urlparse(settings.webhook_url).path.lstrip("/"), settings.webhook_secret,
-                    settings.webhook_url, stop)
-            else:
-                receiving = self.intake.poll(self.bot, stop)
-            tasks = [asyncio.create_task(receiving),
-                     asyncio.create_task(Delivery(self.outbox, lambda lane: self.sender).run(stop))]
-            await self._announce_commands()
-            log.info("Telegram bot @%s serving (%s)", self.bot.username,
-                     "webhook" if settings.uses_webhook else "polling")
-            try:
-                await stop.wait()
-            finally:
-                tasks[0].cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+        if settings.uses_webhook:
+            receiving = self.intake.serve_webhook(
+                self.bot, settings.webhook_listen, settings.webhook_port,
+                urlparse(settings.webhook_url).path.lstrip("/"), settings.webhook_secret,
+                settings.webhook_url, stop)
+        else:
+            receiving = self.intake.poll(self.bot, stop)
+        task = asyncio.create_task(receiving)
+        await self._announce_commands()
+        log.info("Telegram bot @%s receiving (%s)", self.bot.username,
+                 "webhook" if settings.uses_webhook else "polling")
+        done, _ = await asyncio.wait([task, asyncio.create_task(stop.wait())],
+                                     return_when=asyncio.FIRST_COMPLETED)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        if task in done and task.exception():
+            raise task.exception()

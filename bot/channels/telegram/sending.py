@@ -73,8 +73,12 @@ class TelegramSender:
                                     reply_markup=self._keyboard(operation["buttons"]))
 
     async def _copy(self, operation: dict) -> None:
+        """A Telegram message copied as it is; another platform's as its text or stand-in."""
         chat, thread = self._where(operation["to"])
         message = operation["message"]
+        if "chat" not in message:
+            await self.bot.send_message(chat, operation["text"], message_thread_id=thread)
+            return
         await self.bot.copy_message(chat, message["chat"], message["id"], message_thread_id=thread,
                                     caption=operation["caption"])
 

@@ -1,0 +1,1 @@
+"""The WhatsApp channel (Cloud API): a webhook into the inbox, outbox operations into Graph API calls."""

@@ -1,0 +1,113 @@
+"""Outbox operations as WhatsApp Cloud API calls (httpx), and its errors as retry or refusal.
+
+A reply's buttons become reply buttons (at most 3, titles at most 20 characters) or, with
+more options, a list (at most 10 rows, titles at most 24 characters); a body longer than an
+interactive message allows (1,024) goes first as text, with its last paragraph (the question
+the buttons answer) above the buttons. Texts are split at WhatsApp's 4,096 characters.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+
+from bot.router.delivery import Refused, Retry
+from bot.settings import WhatsAppSettings
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+TEXT_LIMIT = 4096
+BODY_LIMIT = 1024  # the body of an interactive message
+BUTTONS_LIMIT, BUTTON_TITLE_LIMIT = 3, 20
+ROWS_LIMIT, ROW_TITLE_LIMIT = 10, 24
+LIST_BUTTON = {"en": "Choose", "nl": "Kies"}
+RETRY_CODES = {4, 80007, 130429, 131048, 131056}  # rate limits: worth trying again later
+API_VERSION = "v21.0"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Parts of at most `limit` characters, cut at a paragraph or line break where there is one."""
+    parts = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return parts + [text]
+
+
+def interactive(body: str, buttons: list[list[str]], keys: list[str], language: str = "en") -> dict:
+    """Reply buttons, or a list when there are more than three options."""
+    if len(buttons) <= BUTTONS_LIMIT:
+        return {"type": "button", "body": {"text": body}, "action": {"buttons": [
+            {"type": "reply", "reply": {"id": key, "title": _cut(title, BUTTON_TITLE_LIMIT)}}
+            for (title, _), key in zip(buttons, keys)]}}
+    rows = [{"id": key, "title": _cut(title, ROW_TITLE_LIMIT)}
+            for (title, _), key in zip(buttons[:ROWS_LIMIT], keys)]
+    return {"type": "list", "body": {"text": body}, "action": {
+        "button": LIST_BUTTON.get(language, LIST_BUTTON["en"]), "sections": [{"rows": rows}]}}
+
+
+class WhatsAppSender:
+    def __init__(self, settings: WhatsAppSettings, store: Store, client: httpx.AsyncClient | None = None):
+        self.settings = settings
+        self.store = store
+        self.client = client or httpx.AsyncClient(timeout=30)
+        self.url = f"{settings.api_base_url}/{API_VERSION}/{settings.phone_number_id}/messages"
+
+    async def execute(self, operation: dict) -> None:
+        do, to = operation["do"], operation["to"]["newcomer"]["user"]
+        if do == "send":
+            await self._send(to, operation["text"], operation["buttons"])
+        elif do == "copy":  # a volunteer's photo, sticker, ... from the Telegram desk: its stand-in
+            text = " ".join(part for part in (operation["text"], operation["caption"]) if part)
+            await self._post(to, {"type": "text", "text": {"body": text}})
+        elif do == "answer_button" and operation["alert"]:  # no pop-up on WhatsApp: a message
+            await self._post(to, {"type": "text", "text": {"body": operation["alert"]}})
+        # an answer_button without an alert: WhatsApp has no spinner to stop
+
+    async def refused(self, operation: dict, reason: str) -> None:
+        log.warning("WhatsApp refused a message: %s", reason)
+
+    async def _send(self, to: str, text: str, buttons: list[list[str]]) -> None:
+        if not buttons:
+            for part in split_text(text):
+                await self._post(to, {"type": "text", "text": {"body": part}})
+            return
+        body = text
+        if len(text) > BODY_LIMIT:  # the text first, the buttons under its last paragraph
+            head, _, body = text.rpartition("\n\n")
+            if not head or len(body) > BODY_LIMIT:
+                head, body = text, "…"
+            for part in split_text(head):
+                await self._post(to, {"type": "text", "text": {"body": part}})
+        keys = [self.store.button_key(payload) for _, payload in buttons]
+        conversation = self.store.conversation_if_any("whatsapp", to)
+        language = (conversation.chosen_language or conversation.language) if conversation else "en"
+        await self._post(to, {"type": "interactive", "interactive": interactive(body, buttons, keys, language)})
+
+    async def _post(self, to: str, message: dict) -> None:
+        try:
+            response = await self.client.post(
+                self.url, json={"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, **message},
+                headers={"Authorization": f"Bearer {self.settings.token}"})
+        except httpx.HTTPError as error:
+            raise Retry(f"network: {error}") from error
+        if response.status_code < 300:
+            return
+        error = _error(response)
+        if response.status_code == 429 or response.status_code >= 500 or error.get("code") in RETRY_CODES:
+            raise Retry(f"{response.status_code} {error.get('message', '')}".strip())
+        raise Refused(f"{response.status_code} {error.get('code')} {error.get('message', '')}".strip())
+
+
+def _error(response: httpx.Response) -> dict:
+    try:
+        return response.json().get("error") or {}
+    except ValueError:
+        return {}
