@@ -101,9 +101,13 @@ class Inbox:
             "and j.done_at is null and j.id < i.id) order by id limit 1").fetchone()
 
     def finish(self, received: Received, operations: list[tuple[str, dict]]) -> None:
-        """Mark the row done and queue its (lane, operation) replies, in one transaction."""
+        """Mark the row done and queue its (lane, operation) replies, in one transaction. What
+        waits to be sent to the same newcomer is tried again now: they just wrote (WhatsApp
+        holds messages outside its 24-hour window until then)."""
         now = self.clock()
         with self.db.conn:
+            self.db.execute("update outbox set next_try_at = ? where lane = ? and sent_at is null "
+                            "and failed is null", [now, received.lane])
             self.db.conn.executemany(
                 "insert into outbox (lane, operation, created_at, attempts, next_try_at) "
                 "values (?, ?, ?, 0, ?)",

@@ -30,6 +30,8 @@ def open_channels(settings: Settings, store: Store) -> list:
         channels.append(TelegramChannel(settings.telegram, store))
     if settings.whatsapp:
         channels.append(WhatsAppChannel(settings.whatsapp, store))
+    if settings.telegram and settings.whatsapp:  # WhatsApp newcomers' files, shown at the desk
+        channels[0].sender.media_sources["whatsapp"] = channels[1].sender.fetch_media
     return channels
 
 

@@ -26,7 +26,7 @@ Clock = Callable[[], dt.datetime]
 SCHEMA = {
     "conversations": (
         {"id": int, "channel": str, "user_ref": str, "language": str, "chosen_language": str,
-         "created_at": str},
+         "created_at": str, "window_notice_at": str},
         {"pk": "id", "not_null": {"channel", "user_ref"}}),
     "messages": (
         {"id": int, "conversation_id": int, "direction": str, "text": str, "action": str,
@@ -146,6 +146,19 @@ class Store:
 
     def add_incoming(self, conversation_id: int, text: str) -> int:
         return self._add_message(conversation_id, "in", text)
+
+    def last_incoming_at(self, conversation_id: int) -> dt.datetime | None:
+        """When the newcomer last wrote (WhatsApp's 24-hour window starts then)."""
+        row = self.db.execute("select max(at) from messages where conversation_id = ? and direction = 'in'",
+                              [conversation_id]).fetchone()
+        return dt.datetime.fromisoformat(row[0]) if row and row[0] else None
+
+    def window_notice_at(self, conversation_id: int) -> str | None:
+        """When the newcomer was last sent the "a volunteer answered, write back" template."""
+        return self.db["conversations"].get(conversation_id)["window_notice_at"]
+
+    def record_window_notice(self, conversation_id: int) -> None:
+        self.db["conversations"].update(conversation_id, {"window_notice_at": self.now()})
 
     def add_outgoing(self, conversation_id: int, text: str) -> None:
         self._add_message(conversation_id, "out", text)

@@ -31,6 +31,7 @@ from tests.telegram_fixtures import DESK, MovableClock, telegram_settings
 
 APP_SECRET = "app-secret-for-tests"
 VERIFY_TOKEN = "verify-me"
+TEMPLATE = "volunteer_answered"
 SETTLE = 0.5
 _numbers = itertools.count(31612345001)
 
@@ -67,8 +68,13 @@ def telegram():
 
 
 @pytest.fixture(scope="module")
-def engine(trained_model, embedder, shared_data_dir, tmp_path_factory):
-    return make_engine(trained_model, SHIPPED, shared_data_dir, embedder, clock=MovableClock(TUESDAY_MORNING),
+def clock():
+    return MovableClock(TUESDAY_MORNING)
+
+
+@pytest.fixture(scope="module")
+def engine(trained_model, embedder, shared_data_dir, tmp_path_factory, clock):
+    return make_engine(trained_model, SHIPPED, shared_data_dir, embedder, clock=clock,
                        store_dir=tmp_path_factory.mktemp("whatsapp-store"))
 
 
@@ -78,10 +84,11 @@ async def serving(graph, telegram, engine):
     port = _free_port()
     settings = WhatsAppSettings(token=fake_whatsapp.DEFAULT_TOKEN, phone_number_id=graph.phone_number_id,
                                 app_secret=APP_SECRET, verify_token=VERIFY_TOKEN, webhook_listen="127.0.0.1",
-                                webhook_port=port, api_base_url=graph.root, template_name=None,
+                                webhook_port=port, api_base_url=graph.root, template_name=TEMPLATE,
                                 template_language="en")
     whatsapp = WhatsAppChannel(settings, engine.store)
     desk = TelegramChannel(telegram_settings(telegram), engine.store)
+    desk.sender.media_sources["whatsapp"] = whatsapp.sender.fetch_media
     stop = asyncio.Event()
     senders = {"whatsapp": whatsapp.sender, "telegram": desk.sender}
     async with whatsapp, desk:
@@ -190,9 +197,13 @@ async def test_a_handover_goes_to_the_telegram_desk_and_the_volunteer_answers_ov
         await person.say("my son needs a GP, we live near the Stadshart")
         await telegram.until("sendMessage", lambda c: c.params.get("message_thread_id") == thread
                              and "near the Stadshart" in c.params["text"])
+        graph.add_media("media-1", b"\x89PNG the letter", "image/png")
         await person.send(media_message(person.number, "image", "media-1", caption="the letter"))
+        photo = await telegram.until("sendPhoto", lambda c: c.params.get("message_thread_id") == thread)
+        assert photo.params["photo"] == b"\x89PNG the letter" and photo.params["caption"] == "the letter"
+        await person.send(media_message(person.number, "document", "media-unknown"))  # cannot be fetched
         await telegram.until("sendMessage", lambda c: c.params.get("message_thread_id") == thread
-                             and c.params["text"] == "[image] the letter")
+                             and c.params["text"] == "[document]")
 
         telegram.push(group_text(DESK, "Hello! I'll call a practice for you.", thread_id=thread, first_name="Sanne"))
         relayed = await person.reply_containing("call a practice")
@@ -221,3 +232,28 @@ async def test_a_failed_delivery_status_is_logged_and_told_to_the_desk(graph, te
         await telegram.until("sendMessage", lambda c: c.params.get("message_thread_id") == card.params["message_thread_id"]
                              and "could not deliver" in c.params["text"])
     assert "131047" in caplog.text
+
+
+async def test_outside_the_24_hour_window_a_reply_waits_for_the_newcomer_who_gets_the_template(
+        graph, telegram, engine, clock):
+    async with serving(graph, telegram, engine) as url:
+        person = WhatsAppUser(graph, url)
+        await person.say("/human")
+        card = await telegram.until("sendMessage", lambda c: c.params["chat_id"] == DESK
+                                    and f"phone ending {person.number[-3:]}" in c.params["text"])
+        assert "WhatsApp window: open until Wed " in card.params["text"]  # 24 h after Tuesday's message
+        thread = card.params["message_thread_id"]
+        clock.advance(hours=25)
+        telegram.push(group_text(DESK, "Sorry for the wait: the practice called back.", thread_id=thread))
+        template = await person.reply(lambda c: c.type == "template")
+        assert template.body["template"] == {"name": TEMPLATE, "language": {"code": "en"}}
+        await telegram.until("sendMessage", lambda c: c.params.get("message_thread_id") == thread
+                             and "window closed" in c.params["text"])
+        await asyncio.sleep(SETTLE)
+        assert not any("practice called back" in (c.text or "") for c in graph.sent_to(person.number))
+
+        await person.say("hello? I'm here")
+        relayed = await person.reply_containing("practice called back")
+        assert relayed.text.endswith("volunteer at the international desk")
+        await asyncio.sleep(SETTLE)
+    assert [c.type for c in graph.sent_to(person.number)].count("template") == 1

@@ -323,6 +323,27 @@ class FakeBotApi:
         return self._message(params["chat_id"], params.get("message_thread_id"), text=params["text"],
                              reply_markup=params.get("reply_markup"))
 
+    def _api_send_file(self, params, kind: str, **details):
+        """sendPhoto, sendDocument, ...: the upload (bytes, in `params[kind]`) is kept in the call."""
+        if kind not in params:
+            raise ApiError(400, f"Bad Request: there is no {kind} in the request")
+        n = next(_ids)
+        file = {"file_id": f"{kind}-sent-{n}", "file_unique_id": f"{kind}-sent-unique-{n}", **details}
+        return self._message(params["chat_id"], params.get("message_thread_id"), caption=params.get("caption"),
+                             **{kind: [file] if kind == "photo" else file})
+
+    def _api_sendPhoto(self, params):
+        return self._api_send_file(params, "photo", width=1280, height=960)
+
+    def _api_sendDocument(self, params):
+        return self._api_send_file(params, "document")
+
+    def _api_sendVoice(self, params):
+        return self._api_send_file(params, "voice", duration=3)
+
+    def _api_sendVideo(self, params):
+        return self._api_send_file(params, "video", width=640, height=480, duration=3)
+
     def _api_copyMessage(self, params):
         if not {"from_chat_id", "message_id"} <= params.keys():
             raise ApiError(400, "Bad Request: from_chat_id and message_id are required")

@@ -40,7 +40,7 @@ def channel_label(conversation: Conversation) -> str:
 
 
 def handover_card(handover: Handover, conversation: Conversation, messages: list[dict],
-                  desk: DeskStatus) -> str:
+                  desk: DeskStatus, window_closes: dt.datetime | None = None) -> str:
     """The first post of a handover: everything a volunteer needs before answering."""
     lines = [
         f"Handover #{handover.id}",
@@ -49,6 +49,7 @@ def handover_card(handover: Handover, conversation: Conversation, messages: list
         f"Channel: {channel_label(conversation)}" + (
             f" (phone ending {conversation.user_ref[-3:]})" if conversation.channel == "whatsapp" else ""),
         f"Desk: {desk.describe('en')}",
+        *([f"WhatsApp window: {_window(window_closes)}"] if conversation.channel == "whatsapp" else []),
         "",
         f"Question: {_quote(handover.question)}",
         f"Wegwijs answered: {_quote(handover.bot_answer)}",
@@ -73,16 +74,18 @@ def transcript(messages: list[dict]) -> list[str]:
     return chunks + [current]
 
 
-def queue(handovers: list[tuple[Handover, Conversation]], now: dt.datetime) -> str:
-    """Waiting and open handovers, oldest first, with waiting time and who has them."""
+def queue(handovers: list[tuple[Handover, Conversation, dt.datetime | None]], now: dt.datetime) -> str:
+    """Waiting and open handovers, oldest first, with waiting time, who has them and, for
+    WhatsApp, until when messages reach the newcomer."""
     if not handovers:
         return "No open handovers."
     lines = [f"Open handovers ({len(handovers)}):"]
-    for handover, conversation in handovers:
+    for handover, conversation, window_closes in handovers:
         waited = _minutes(now - dt.datetime.fromisoformat(handover.opened_at))
         who = f"claimed by {handover.claimed_by}" if handover.claimed_by else "not claimed"
         answered = "answered" if handover.first_reply_at else "no reply yet"
-        lines.append(f"{thread_title(handover, conversation)}: {waited}, {who}, {answered}")
+        window = f", WhatsApp window {_window(window_closes)}" if conversation.channel == "whatsapp" else ""
+        lines.append(f"{thread_title(handover, conversation)}: {waited}, {who}, {answered}{window}")
     return _fit("\n".join(lines))
 
 
@@ -112,6 +115,15 @@ def _quote(text: str | None, limit: int = QUOTE_LIMIT) -> str:
         return "—"
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def local_time(moment: dt.datetime) -> str:
+    """`Tue 10:32`, in Amstelveen."""
+    return moment.astimezone(AMSTERDAM).strftime("%a %H:%M")
+
+
+def _window(closes: dt.datetime | None) -> str:
+    return f"open until {local_time(closes)}" if closes else "closed (no message from them yet)"
 
 
 def _minutes(elapsed: dt.timedelta) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from bot.channels.whatsapp.window import window_closes
 from bot.conversation.engine import Engine, Reply
 from bot.desk import cards
 from bot.desk.patience import notices_due
@@ -40,7 +41,7 @@ class Desk:
         desk_hours = self.engine.knowledge.retriever.knowledge.desk_hours
         card = cards.handover_card(
             handover, conversation, self.store.last_messages(conversation.id, CARD_MESSAGES),
-            desk_hours.status(self.store.clock()))
+            desk_hours.status(self.store.clock()), window_closes(self.store, conversation))
         log.info("handover #%s: to the desk", handover.id)
         return [open_topic(conversation.id, cards.thread_title(handover, conversation)),
                 post_in_topic(conversation.id, None, card)]
@@ -156,8 +157,10 @@ class Desk:
                 for chunk in cards.transcript(self.store.last_messages(conversation.id, limit=None))]
 
     async def _queue(self, event: dict) -> list[Operation]:
-        handovers = [(h, self.store.conversation_with_id(h.conversation_id))
-                     for h in self.store.active_handovers()]
+        handovers = []
+        for handover in self.store.active_handovers():
+            conversation = self.store.conversation_with_id(handover.conversation_id)
+            handovers.append((handover, conversation, window_closes(self.store, conversation)))
         return [post_in_desk(event["thread"], cards.queue(handovers, self.store.clock()))]
 
     async def _stats(self, event: dict) -> list[Operation]:

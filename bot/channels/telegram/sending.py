@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.queues import Outbox
@@ -14,6 +15,8 @@ from bot.router.operations import post_in_topic
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+UPLOADS = {"image": ("send_photo", "photo"), "voice": ("send_voice", "voice"),
+           "video": ("send_video", "video")}  # other kinds go as documents
 BLOCKED_NOTICE = "The newcomer has blocked the bot, so this did not reach them."
 
 
@@ -27,6 +30,8 @@ class TelegramSender:
         self.store = store
         self.outbox = outbox
         self.desk_chat_id = desk_chat_id
+        # platform -> async (media id) -> bytes | None, for files newcomers send on other platforms
+        self.media_sources: dict[str, Callable[[str], Awaitable[bytes | None]]] = {}
 
     async def execute(self, operation: dict) -> None:
         try:
@@ -73,11 +78,20 @@ class TelegramSender:
                                     reply_markup=self._keyboard(operation["buttons"]))
 
     async def _copy(self, operation: dict) -> None:
-        """A Telegram message copied as it is; another platform's as its text or stand-in."""
+        """A Telegram message copied as it is; another platform's file uploaded (fetched with the
+        `media_sources` of that platform), else its text or stand-in."""
         chat, thread = self._where(operation["to"])
         message = operation["message"]
         if "chat" not in message:
-            await self.bot.send_message(chat, operation["text"], message_thread_id=thread)
+            media = message.get("media")
+            source = self.media_sources.get(next(iter(message))) if media else None
+            data = await source(media["id"]) if source else None
+            if data is None:
+                await self.bot.send_message(chat, operation["text"], message_thread_id=thread)
+                return
+            method, field = UPLOADS.get(media["kind"], ("send_document", "document"))
+            await getattr(self.bot, method)(chat, **{field: InputFile(data, filename=media["kind"])},
+                                            caption=media.get("caption"), message_thread_id=thread)
             return
         await self.bot.copy_message(chat, message["chat"], message["id"], message_thread_id=thread,
                                     caption=operation["caption"])

@@ -25,7 +25,7 @@ class WhatsAppChannel:
         self.settings = settings
         self.intake = WhatsAppIntake(Inbox(store.db), Outbox(store.db), store, settings.app_secret,
                                      settings.verify_token)
-        self.sender = WhatsAppSender(settings, store)
+        self.sender = WhatsAppSender(settings, store, Outbox(store.db))
 
     async def __aenter__(self) -> "WhatsAppChannel":
         return self

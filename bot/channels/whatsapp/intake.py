@@ -90,6 +90,9 @@ class WhatsAppIntake:
                     "payload": self.store.button_payload(reply["id"]) or "/start"}
         if kind == "button":  # a quick reply of a template
             return {"kind": "text", **newcomer, "text": message["button"].get("text", "")}
+        if kind in MEDIA_KINDS:  # its media id, so the desk can be shown the file itself
+            newcomer["message"]["media"] = {"id": message[kind]["id"], "kind": kind_of(message),
+                                            "caption": message[kind].get("caption")}
         return {"kind": "attachment", **newcomer, "description": describe(message)}
 
     def _statuses(self, statuses: list[dict]) -> None:
@@ -108,10 +111,14 @@ class WhatsAppIntake:
                                                f"WhatsApp could not deliver a message to the newcomer ({errors}).")])
 
 
+def kind_of(message: dict) -> str:
+    """image, voice (an audio recorded in the app), audio, video, document, sticker, location, ..."""
+    kind = message.get("type") or "attachment"
+    return "voice" if kind == "audio" and message["audio"].get("voice") else kind
+
+
 def describe(message: dict) -> str:
     """The stored stand-in for a message that is not text: `[image] its caption`."""
-    kind = message.get("type", "attachment")
-    if kind == "audio" and message.get("audio", {}).get("voice"):
-        kind = "voice"
-    caption = (message.get(message.get("type"), {}) or {}).get("caption") if kind != "location" else None
-    return f"[{kind}] {caption}" if caption else f"[{kind}]"
+    content = message.get(message.get("type"))
+    caption = content.get("caption") if isinstance(content, dict) else None
+    return f"[{kind_of(message)}] {caption}" if caption else f"[{kind_of(message)}]"

@@ -12,9 +12,13 @@ import logging
 
 import httpx
 
+from bot.channels.whatsapp.window import notice_due, window_closes, window_open
+from bot.desk.cards import local_time
+from bot.queues import Outbox
 from bot.router.delivery import Refused, Retry
+from bot.router.operations import post_in_topic
 from bot.settings import WhatsAppSettings
-from bot.store import Store
+from bot.store import Conversation, Store
 
 log = logging.getLogger(__name__)
 TEXT_LIMIT = 4096
@@ -24,6 +28,7 @@ ROWS_LIMIT, ROW_TITLE_LIMIT = 10, 24
 LIST_BUTTON = {"en": "Choose", "nl": "Kies"}
 RETRY_CODES = {4, 80007, 130429, 131048, 131056}  # rate limits: worth trying again later
 API_VERSION = "v21.0"
+HELD_SECONDS = 3600.0  # a message outside the window is looked at again (and when the newcomer writes)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -54,14 +59,20 @@ def interactive(body: str, buttons: list[list[str]], keys: list[str], language: 
 
 
 class WhatsAppSender:
-    def __init__(self, settings: WhatsAppSettings, store: Store, client: httpx.AsyncClient | None = None):
+    def __init__(self, settings: WhatsAppSettings, store: Store, outbox: Outbox,
+                 client: httpx.AsyncClient | None = None):
         self.settings = settings
         self.store = store
+        self.outbox = outbox
         self.client = client or httpx.AsyncClient(timeout=30)
         self.url = f"{settings.api_base_url}/{API_VERSION}/{settings.phone_number_id}/messages"
 
     async def execute(self, operation: dict) -> None:
         do, to = operation["do"], operation["to"]["newcomer"]["user"]
+        conversation = self.store.conversation_if_any("whatsapp", to)
+        if do in ("send", "copy") and conversation and not window_open(self.store, conversation):
+            await self._outside_window(conversation)
+            raise Retry("outside WhatsApp's 24-hour window: kept until the newcomer writes", HELD_SECONDS)
         if do == "send":
             await self._send(to, operation["text"], operation["buttons"])
         elif do == "copy":  # a volunteer's photo, sticker, ... from the Telegram desk: its stand-in
@@ -70,6 +81,38 @@ class WhatsAppSender:
         elif do == "answer_button" and operation["alert"]:  # no pop-up on WhatsApp: a message
             await self._post(to, {"type": "text", "text": {"body": operation["alert"]}})
         # an answer_button without an alert: WhatsApp has no spinner to stop
+
+    async def _outside_window(self, conversation: Conversation) -> None:
+        """Once per closed window: the approved template to the newcomer, and a word in the topic."""
+        if not notice_due(self.store, conversation):
+            return
+        template = self.settings.template_name
+        if template:
+            await self._post(conversation.user_ref, {"type": "template", "template": {
+                "name": template, "language": {"code": self.settings.template_language}}})
+        self.store.record_window_notice(conversation.id)
+        thread = self.store.desk_thread(conversation.id)
+        if thread is None:
+            return
+        closed = local_time(window_closes(self.store, conversation))
+        told = ("They were sent a notice to write back" if template else
+                "No template is configured (WHATSAPP_TEMPLATE_NAME), so they were not told")
+        self.outbox.add([post_in_topic(conversation.id, thread, (
+            f"The newcomer's WhatsApp window closed at {closed} (24 hours after their last message). "
+            f"{told}; what you write is delivered as soon as they do."))])
+
+    async def fetch_media(self, media_id: str) -> bytes | None:
+        """A newcomer's photo, voice note, ... from the Graph API (None when that fails)."""
+        headers = {"Authorization": f"Bearer {self.settings.token}"}
+        try:
+            found = await self.client.get(f"{self.settings.api_base_url}/{API_VERSION}/{media_id}", headers=headers)
+            found.raise_for_status()
+            download = await self.client.get(found.json()["url"], headers=headers)
+            download.raise_for_status()
+        except (httpx.HTTPError, ValueError, KeyError) as error:
+            log.warning("WhatsApp media %s could not be fetched: %s", media_id, error)
+            return None
+        return download.content
 
     async def refused(self, operation: dict, reason: str) -> None:
         log.warning("WhatsApp refused a message: %s", reason)
