@@ -30,8 +30,10 @@ def open_channels(settings: Settings, store: Store) -> list:
         channels.append(TelegramChannel(settings.telegram, store))
     if settings.whatsapp:
         channels.append(WhatsAppChannel(settings.whatsapp, store))
-    if settings.telegram and settings.whatsapp:  # WhatsApp newcomers' files, shown at the desk
-        channels[0].sender.media_sources["whatsapp"] = channels[1].sender.fetch_media
+    if settings.telegram and settings.whatsapp:  # files between WhatsApp newcomers and the desk
+        telegram, whatsapp = channels
+        telegram.sender.media_sources["whatsapp"] = whatsapp.sender.fetch_media
+        whatsapp.sender.media_sources["telegram"] = telegram.sender.fetch_file
     return channels
 
 

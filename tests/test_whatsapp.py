@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from bot.bench.fake_telegram import FakeBotApi, group_text
+from bot.bench.fake_telegram import FakeBotApi, group_media, group_text
 from bot.channels.telegram.app import TelegramChannel
 from bot.channels.whatsapp.app import WEBHOOK_PATH, WhatsAppChannel
 from bot.queues import Inbox, Outbox
@@ -89,6 +89,7 @@ async def serving(graph, telegram, engine):
     whatsapp = WhatsAppChannel(settings, engine.store)
     desk = TelegramChannel(telegram_settings(telegram), engine.store)
     desk.sender.media_sources["whatsapp"] = whatsapp.sender.fetch_media
+    whatsapp.sender.media_sources["telegram"] = desk.sender.fetch_file
     stop = asyncio.Event()
     senders = {"whatsapp": whatsapp.sender, "telegram": desk.sender}
     async with whatsapp, desk:
@@ -208,6 +209,11 @@ async def test_a_handover_goes_to_the_telegram_desk_and_the_volunteer_answers_ov
         telegram.push(group_text(DESK, "Hello! I'll call a practice for you.", thread_id=thread, first_name="Sanne"))
         relayed = await person.reply_containing("call a practice")
         assert relayed.text.endswith("— Sanne, volunteer at the international desk")
+        telegram.push(group_media(DESK, "photo", thread_id=thread, first_name="Sanne"))
+        photo = await person.reply(lambda c: c.type == "image")
+        assert photo.body["image"]["caption"] == "— Sanne, volunteer at the international desk"
+        uploaded = graph.media[photo.body["image"]["id"]][0]
+        assert uploaded.startswith(b"file-contents:photo-file-")
         telegram.push(group_text(DESK, "/close", thread_id=thread))
         await person.reply_containing("closed this conversation")
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 BOT_ID = 123456
@@ -298,6 +298,15 @@ class FakeBotApi:
             message["reply_markup"] = markup
         return message | {k: v for k, v in fields.items() if v is not None}
 
+    def _api_getFile(self, params):
+        """Every file id can be downloaded: its contents are `file-contents:<file id>`."""
+        return {"file_id": params["file_id"], "file_unique_id": f"unique-{params['file_id']}",
+                "file_size": len(self.file_contents(params["file_id"])), "file_path": params["file_id"]}
+
+    @staticmethod
+    def file_contents(file_path: str) -> bytes:
+        return f"file-contents:{file_path}".encode()
+
     def _api_getMe(self, params):
         return self.bot_user | {"can_join_groups": True, "can_read_all_group_messages": False,
                                 "supports_inline_queries": False}
@@ -422,6 +431,16 @@ def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
             else:
                 params = dict(parse_qsl(body.decode(), keep_blank_values=True))
             self._answer(params)
+
+        def do_GET(self):
+            """A file download: /file/bot<token>/<file_path> (see getFile)."""
+            path = unquote(urlsplit(self.path).path)  # PTB quotes the token's ":"
+            prefix = f"/file/bot{api.token}/"
+            data = api.file_contents(path[len(prefix):]) if path.startswith(prefix) else None
+            self.send_response(200 if data is not None else 404)
+            self.send_header("Content-Length", str(len(data or b"")))
+            self.end_headers()
+            self.wfile.write(data or b"")
 
         def _answer(self, params: dict) -> None:
             path = urlsplit(self.path).path

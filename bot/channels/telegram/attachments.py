@@ -18,3 +18,13 @@ def describe_message(message: Message) -> str:
 def takes_caption(message: Message) -> bool:
     """Whether a copy of the message can carry a caption (a sticker or location cannot)."""
     return any(getattr(message, name, None) for name in CAPTIONED)
+
+
+def file_of(message: Message) -> dict | None:
+    """The file of a photo, voice note, video or document ({"id", "kind"}), for copying it to
+    another platform; None for what has no file (a location, a poll)."""
+    for kind in ("photo", "voice", "video", "document", "audio"):
+        found = getattr(message, kind, None)
+        if found:
+            return {"id": (found[-1] if kind == "photo" else found).file_id, "kind": kind}
+    return None

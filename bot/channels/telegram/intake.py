@@ -19,7 +19,7 @@ from telegram import Bot, Message, Update
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import filters
 
-from bot.channels.telegram.attachments import describe_message, takes_caption
+from bot.channels.telegram.attachments import describe_message, file_of, takes_caption
 from bot.queues import Inbox
 from bot.router.desk import COMMANDS as DESK_COMMANDS
 from bot.router.operations import DESK_LANE, lane
@@ -33,7 +33,11 @@ IGNORED = filters.StatusUpdate.ALL  # topic created, member joined, ...
 
 
 def message_reference(message: Message) -> dict:
-    return {"chat": message.chat_id, "id": message.message_id}
+    """Where the message is (to copy it on Telegram) and its file (to upload it elsewhere)."""
+    reference = {"chat": message.chat_id, "id": message.message_id}
+    if file := file_of(message):
+        reference["file"] = file
+    return reference
 
 
 class TelegramIntake:

@@ -43,6 +43,14 @@ class TelegramSender:
         except (NetworkError, TelegramError) as error:  # 5xx, time-outs, the network
             raise Retry(str(error)) from error
 
+    async def fetch_file(self, file_id: str) -> bytes | None:
+        """A volunteer's photo, voice note, ... (None when that fails)."""
+        try:
+            return bytes(await (await self.bot.get_file(file_id)).download_as_bytearray())
+        except TelegramError as error:
+            log.warning("Telegram file could not be fetched: %s", error)
+            return None
+
     async def refused(self, operation: dict, reason: str) -> None:
         """A newcomer who blocked the bot: their topic (if any) is told."""
         newcomer = operation.get("to", {}).get("newcomer")

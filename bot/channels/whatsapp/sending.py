@@ -9,6 +9,7 @@ the buttons answer) above the buttons. Texts are split at WhatsApp's 4,096 chara
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import httpx
 
@@ -28,6 +29,9 @@ ROWS_LIMIT, ROW_TITLE_LIMIT = 10, 24
 LIST_BUTTON = {"en": "Choose", "nl": "Kies"}
 RETRY_CODES = {4, 80007, 130429, 131048, 131056}  # rate limits: worth trying again later
 API_VERSION = "v21.0"
+UPLOAD_KINDS = {"photo": ("image", "image/jpeg"), "voice": ("audio", "audio/ogg"),
+                "video": ("video", "video/mp4"), "document": ("document", "application/pdf"),
+                "audio": ("audio", "audio/mpeg")}  # Telegram kind -> WhatsApp type, MIME type
 HELD_SECONDS = 3600.0  # a message outside the window is looked at again (and when the newcomer writes)
 
 
@@ -65,6 +69,8 @@ class WhatsAppSender:
         self.store = store
         self.outbox = outbox
         self.client = client or httpx.AsyncClient(timeout=30)
+        # platform -> async (file id) -> bytes | None, for files volunteers send from the desk
+        self.media_sources: dict[str, Callable[[str], Awaitable[bytes | None]]] = {}
         self.url = f"{settings.api_base_url}/{API_VERSION}/{settings.phone_number_id}/messages"
 
     async def execute(self, operation: dict) -> None:
@@ -75,9 +81,8 @@ class WhatsAppSender:
             raise Retry("outside WhatsApp's 24-hour window: kept until the newcomer writes", HELD_SECONDS)
         if do == "send":
             await self._send(to, operation["text"], operation["buttons"])
-        elif do == "copy":  # a volunteer's photo, sticker, ... from the Telegram desk: its stand-in
-            text = " ".join(part for part in (operation["text"], operation["caption"]) if part)
-            await self._post(to, {"type": "text", "text": {"body": text}})
+        elif do == "copy":  # a volunteer's photo, voice note, ... from the Telegram desk
+            await self._copy(to, operation)
         elif do == "answer_button" and operation["alert"]:  # no pop-up on WhatsApp: a message
             await self._post(to, {"type": "text", "text": {"body": operation["alert"]}})
         # an answer_button without an alert: WhatsApp has no spinner to stop
@@ -100,6 +105,35 @@ class WhatsAppSender:
         self.outbox.add([post_in_topic(conversation.id, thread, (
             f"The newcomer's WhatsApp window closed at {closed} (24 hours after their last message). "
             f"{told}; what you write is delivered as soon as they do."))])
+
+    async def _copy(self, to: str, operation: dict) -> None:
+        """The file uploaded to WhatsApp and sent with its caption; a sticker, a location or a
+        file that cannot be fetched as its stand-in text."""
+        file = operation["message"].get("file")
+        source = self.media_sources.get("telegram") if file else None
+        data = await source(file["id"]) if source else None
+        kind, mime = UPLOAD_KINDS.get(file["kind"], (None, None)) if file else (None, None)
+        if data is None or kind is None:
+            text = " ".join(part for part in (operation["text"], operation["caption"]) if part)
+            await self._post(to, {"type": "text", "text": {"body": text}})
+            return
+        media_id = await self._upload(data, mime, file["kind"])
+        content = {"id": media_id} | ({"caption": operation["caption"]} if operation["caption"] and kind != "audio" else {})
+        await self._post(to, {"type": kind, kind: content})
+        if operation["caption"] and kind == "audio":  # a voice note carries no caption
+            await self._post(to, {"type": "text", "text": {"body": operation["caption"]}})
+
+    async def _upload(self, data: bytes, mime: str, name: str) -> str:
+        try:
+            response = await self.client.post(
+                f"{self.settings.api_base_url}/{API_VERSION}/{self.settings.phone_number_id}/media",
+                data={"messaging_product": "whatsapp", "type": mime}, files={"file": (name, data, mime)},
+                headers={"Authorization": f"Bearer {self.settings.token}"})
+        except httpx.HTTPError as error:
+            raise Retry(f"network: {error}") from error
+        if response.status_code >= 300:
+            raise Retry(f"media upload {response.status_code}")
+        return response.json()["id"]
 
     async def fetch_media(self, media_id: str) -> bytes | None:
         """A newcomer's photo, voice note, ... from the Graph API (None when that fails)."""
