@@ -92,6 +92,7 @@ def kb_check(settings: Settings, strict: bool) -> None:
     from pathlib import Path
 
     from bot.knowledge.base import load_knowledge
+    from bot.report.new_entry import DRAFTS_FOLDER
 
     result = load_knowledge(settings.knowledge_dir)
     here = Path.cwd()
@@ -102,10 +103,14 @@ def kb_check(settings: Settings, strict: bool) -> None:
         click.echo("\nNot confirmed by the sources (honest gaps for someone to confirm):")
         for problem in unverified:
             click.echo(f"  {problem.format(here)}")
+    drafts = sorted((settings.knowledge_dir / DRAFTS_FOLDER).glob("*.yaml"))
+    for draft in drafts:
+        click.echo(f"{draft.relative_to(here) if draft.is_relative_to(here) else draft}:1: a draft, not in "
+                   "service: fill in every 'TO FILL IN', then move it to knowledge/entries/")
     entries = len(result.knowledge.entries) if result.knowledge else 0
-    click.echo(f"\n{entries} entries, {len(errors)} errors, {len(warnings)} warnings, "
+    click.echo(f"\n{entries} entries, {len(errors)} errors, {len(warnings) + len(drafts)} warnings, "
                f"{len(unverified)} unverified statements")
-    if errors or (strict and warnings):
+    if errors or (strict and (warnings or drafts)):
         raise SystemExit(1)
 
 
@@ -207,7 +212,7 @@ def chat(settings: Settings) -> None:
     from bot.channels.console import run_console
     from bot.store import Store
 
-    store = Store(settings.data_dir / "wegwijs.db")
+    store = Store(settings.store_file)
     asyncio.run(run_console(open_engine(settings, store)))
 
 
@@ -398,3 +403,108 @@ def bench_load(settings: Settings, newcomers: int, questions_per_newcomer: int, 
     except (RuntimeError, ValueError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(report.as_json() if as_json else report.lines())
+
+
+@cli.command()
+@click.option("--channel", type=click.Choice(["telegram", "whatsapp"]), required=True)
+@click.option("--user", "user_ref", required=True, help="The newcomer's id on the channel: the Telegram "
+              "chat id, or the WhatsApp number (wa_id, digits only).")
+@click.pass_obj
+def forget(settings: Settings, channel: str, user_ref: str) -> None:
+    """Erase one newcomer completely (a request by e-mail, say), and print what was erased.
+
+    Their desk topic is deleted by the running `wegwijs serve` (or at its next start).
+    """
+    from bot.privacy import erase_conversation, erase_dialogue
+    from bot.queues import Outbox
+    from bot.router.operations import delete_topic
+    from bot.store import Store
+
+    store = Store(settings.store_file)
+    conversation = store.conversation_if_any(channel, user_ref)
+    if conversation is None:
+        click.echo(f"Nothing is stored for {channel} user {user_ref}.")
+        return
+    thread = store.desk_thread(conversation.id)
+    counts = erase_conversation(store, conversation)
+    counts["dialogue events"] = erase_dialogue(settings.dialogue_file, [conversation.id])
+    if thread is not None:
+        Outbox(store.db).add([delete_topic(thread)])
+    click.echo(f"Erased {channel} user {user_ref}:")
+    for table, count in counts.items():
+        click.echo(f"  {table}: {count}")
+    if thread is not None:
+        click.echo(f"  their desk topic ({thread}) is deleted by wegwijs serve")
+
+
+@cli.command()
+@click.pass_obj
+def purge(settings: Settings) -> None:
+    """Erase conversation data older than WEGWIJS_RETENTION_DAYS (for cron; `wegwijs serve`
+    does it every hour), keeping only the daily counts the staff report needs."""
+    from bot.privacy import purge as purge_old
+    from bot.store import Store
+
+    counts = purge_old(Store(settings.store_file), settings.dialogue_file, settings.retention)
+    click.echo(f"Erased what was older than {settings.retention.days} days:")
+    for table, count in counts.items():
+        click.echo(f"  {table}: {count}")
+
+
+def report_groups(settings: Settings, since, until):
+    """The store's figures for the period and its unanswered messages grouped by meaning."""
+    from bot.knowledge.live import open_knowledge
+    from bot.report.data import collect
+    from bot.report.groups import group_unanswered
+    from bot.store import Store
+
+    embedder = load_embedder(settings)
+    retriever = open_knowledge(settings, embedder).retriever
+    data = collect(Store(settings.store_file), retriever.knowledge, since, until)
+    return data, group_unanswered(data.unanswered, embedder, retriever)
+
+
+PERIOD = [click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day (YYYY-MM-DD)."),
+          click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day (YYYY-MM-DD).")]
+
+
+def period(command):
+    for option in reversed(PERIOD):
+        command = option(command)
+    return command
+
+
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The HTML file to write (one file, opens without a network).")
+@period
+@click.option("--json", "as_json", is_flag=True, help="Write the figures as JSON instead of HTML.")
+@click.pass_obj
+def report(settings: Settings, out: Path, since, until, as_json: bool) -> None:
+    """The staff report: what newcomers asked that we could not answer (grouped by meaning),
+    volumes, volunteers' reply times, "did this help?" per entry, and the knowledge base's health."""
+    from bot.logging_setup import configure_logging
+    from bot.report.html import as_json as report_json, render
+
+    configure_logging()
+    data, groups = report_groups(settings, since and since.date(), until and until.date())
+    out.write_text(report_json(data, groups) if as_json else render(data, groups), encoding="utf-8")
+    click.echo(f"{out}: {len(groups)} groups of messages we could not answer")
+
+
+@kb.command("new")
+@click.option("--from-group", "group_number", type=click.IntRange(min=1), required=True,
+              help="The number of a group in `wegwijs report` (with the same --since/--until).")
+@period
+@click.pass_obj
+def kb_new(settings: Settings, group_number: int, since, until) -> None:
+    """Start a knowledge entry from a group of the report: a draft in knowledge/drafts/."""
+    from bot.logging_setup import configure_logging
+    from bot.report.new_entry import new_entry_from_group
+
+    configure_logging()
+    _, groups = report_groups(settings, since and since.date(), until and until.date())
+    if group_number > len(groups):
+        raise click.ClickException(f"the report has {len(groups)} groups for this period")
+    path = new_entry_from_group(groups[group_number - 1], settings.knowledge_dir)
+    click.echo(f"{path}: fill in every 'TO FILL IN', then move it to knowledge/entries/")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+DESK_LANE = "desk"  # the volunteers' group; every newcomer has a lane of their own (`lane`)
 FLOOD_WINDOW_SECONDS = 10.0  # the window `Received.recent` counts over
 
 SCHEMA = {
@@ -28,6 +29,11 @@ SCHEMA = {
                 "next_try_at": float, "sent_at": float, "failed": str},
                {"pk": "id", "not_null": {"lane", "operation", "created_at"}}),
 }
+
+
+def lane(channel: str, user: str) -> str:
+    """The lane of one newcomer, in the inbox and in the outbox."""
+    return f"{channel}:{user}"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import signal
 
 from bot.channels.telegram.app import TelegramChannel
 from bot.channels.whatsapp.app import WhatsAppChannel
+from bot.privacy import purge
 from bot.queues import Inbox, Outbox
 from bot.router.delivery import Delivery
 from bot.router.workers import Workers
@@ -21,6 +22,7 @@ from bot.settings import Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+PURGE_SECONDS = 3600.0
 
 
 def open_channels(settings: Settings, store: Store) -> list:
@@ -37,9 +39,23 @@ def open_channels(settings: Settings, store: Store) -> list:
     return channels
 
 
+async def purge_now_and_then(settings: Settings, store: Store, stop: asyncio.Event) -> None:
+    """Erase what is past the retention period at start and every hour (bot/privacy.py)."""
+    while not stop.is_set():
+        try:
+            counts = purge(store, settings.dialogue_file, settings.retention)
+            log.info("retention: erased %s", ", ".join(f"{n} {table}" for table, n in counts.items() if n) or "nothing")
+        except Exception:  # the next round tries again
+            log.exception("erasing old conversation data failed")
+        try:
+            await asyncio.wait_for(stop.wait(), PURGE_SECONDS)
+        except asyncio.TimeoutError:
+            pass
+
+
 async def serve_channels(settings: Settings) -> None:
     """Serve the configured channels until the process is asked to stop."""
-    store = Store(settings.data_dir / "wegwijs.db")
+    store = Store(settings.store_file)
     inbox = Inbox(store.db)
     if released := inbox.release():
         log.info("%s message(s) the previous run had not finished are handled again", released)
@@ -53,7 +69,8 @@ async def serve_channels(settings: Settings) -> None:
             await open_connections.enter_async_context(channel)
         delivery = Delivery(Outbox(store.db), {channel.name: channel.sender for channel in channels})
         serving = [asyncio.create_task(job) for job in
-                   [delivery.run(stop), *(channel.receive(stop) for channel in channels)]]
+                   [delivery.run(stop), purge_now_and_then(settings, store, stop),
+                    *(channel.receive(stop) for channel in channels)]]
         workers = Workers(settings, settings.workers)
         try:
             await workers.start()

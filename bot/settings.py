@@ -10,6 +10,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HUB_MODEL = "intfloat/multilingual-e5-small"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+STORE_FILE = "wegwijs.db"  # the conversation store, inbox and outbox
+DIALOGUE_FILE = "dialogue.db"  # Rasa's tracker store, beside it
 
 
 class SettingsError(ValueError):
@@ -108,6 +110,7 @@ class Settings:
     telegram: TelegramSettings | None
     whatsapp: WhatsAppSettings | None = None
     workers: int = 2  # engine processes of `wegwijs serve` (one per core)
+    retention: dt.timedelta = dt.timedelta(days=30)  # conversation data older than this is erased
     log_level: str = "INFO"
 
     @classmethod
@@ -124,8 +127,17 @@ class Settings:
             telegram=TelegramSettings.from_env(),
             whatsapp=WhatsAppSettings.from_env(),
             workers=max(1, _number("WEGWIJS_WORKERS", "2")),
+            retention=dt.timedelta(days=_number("WEGWIJS_RETENTION_DAYS", "30", float)),
             log_level=_log_level(),
         )
+
+    @property
+    def store_file(self) -> Path:
+        return self.data_dir / STORE_FILE
+
+    @property
+    def dialogue_file(self) -> Path:
+        return self.data_dir / DIALOGUE_FILE
 
     @property
     def built_model_dir(self) -> Path:

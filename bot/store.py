@@ -3,7 +3,7 @@ the desk thread of each conversation, and the bookkeeping of the channels.
 
 A conversation is one newcomer on one channel (`channel`, `user_ref`). Every incoming
 message is written before it is processed. What a message said is kept only as long as the
-conversation exists: `forget` erases the conversation with everything that hangs off it.
+conversation exists (bot/privacy.py erases it on request and after the retention period).
 Times are ISO strings in UTC from the store's clock, which tests replace.
 """
 
@@ -18,7 +18,6 @@ from pathlib import Path
 import sqlite_utils
 
 HANDOVER_OPEN_STATES = ("waiting", "open")
-DELIVERIES_KEPT = dt.timedelta(days=2)  # channels redeliver within hours, not days
 
 Clock = Callable[[], dt.datetime]
 
@@ -35,12 +34,14 @@ SCHEMA = {
     "handovers": (
         {"id": int, "conversation_id": int, "status": str, "language": str, "topic": str,
          "question": str, "bot_answer": str, "opened_at": str, "claimed_by": str,
-         "first_reply_at": str, "notified_at": str, "closed_at": str},
+         "first_reply_at": str, "notified_at": str, "closed_at": str, "erase_asked_at": str},
         {"pk": "id", "foreign_keys": [("conversation_id", "conversations", "id")]}),
     "desk_threads": (
         {"conversation_id": int, "thread_id": int},
         {"pk": "conversation_id", "foreign_keys": [("conversation_id", "conversations", "id")]}),
-    "deliveries": ({"key": str, "at": str}, {"pk": "key"}),
+    "daily_counts": (  # what the staff report keeps beyond retention: no text, no ids
+        {"day": str, "channel": str, "language": str, "action": str, "entry": str, "messages": int},
+        {"pk": ("day", "channel", "language", "action", "entry")}),
     "button_payloads": ({"key": str, "payload": str}, {"pk": "key"}),
 }
 
@@ -49,7 +50,7 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _iso(moment: dt.datetime) -> str:
+def iso(moment: dt.datetime) -> str:
     """How times are stored: comparable as text."""
     return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -77,6 +78,7 @@ class Handover:
     first_reply_at: str | None = None  # a volunteer's first message to the newcomer
     notified_at: str | None = None  # when the newcomer was told it takes longer
     closed_at: str | None = None
+    erase_asked_at: str | None = None  # the newcomer asked to erase their data; not answered yet
 
 
 class Store:
@@ -87,13 +89,16 @@ class Store:
             self.db = sqlite_utils.Database(memory=True)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.chmod(0o700)  # only the service's user reads what newcomers wrote
             self.db = sqlite_utils.Database(path)
+            path.chmod(0o600)  # SQLite gives its -wal and -shm files the same
             self.db.enable_wal()
+        self.db.execute("pragma secure_delete = on")  # erased rows are overwritten, not just unlinked
         self.clock = clock
         self._create_tables()
 
     def now(self) -> str:
-        return _iso(self.clock())
+        return iso(self.clock())
 
     def _create_tables(self) -> None:
         for name, (columns, options) in SCHEMA.items():
@@ -106,7 +111,6 @@ class Store:
         self.db["messages"].create_index(["conversation_id"], if_not_exists=True)
         self.db["handovers"].create_index(["conversation_id"], if_not_exists=True)
         self.db["desk_threads"].create_index(["thread_id"], unique=True, if_not_exists=True)
-        self.db["deliveries"].create_index(["at"], if_not_exists=True)
 
     # conversations
 
@@ -134,13 +138,6 @@ class Store:
         changes = {k: v for k, v in (("language", detected), ("chosen_language", chosen)) if v}
         if changes:
             self.db["conversations"].update(conversation_id, changes)
-
-    def forget(self, conversation_id: int) -> None:
-        """Erase the conversation and everything stored about it."""
-        with self.db.conn:
-            for table in ("messages", "handovers", "desk_threads"):
-                self.db[table].delete_where("conversation_id = ?", [conversation_id])
-            self.db["conversations"].delete_where("id = ?", [conversation_id])
 
     # messages
 
@@ -247,6 +244,10 @@ class Store:
     def record_notice(self, handover_id: int) -> None:
         self.db["handovers"].update(handover_id, {"notified_at": self.now()})
 
+    def ask_erase(self, handover_id: int, asked: bool = True) -> None:
+        """The erase question is put to the newcomer during their handover (or answered: False)."""
+        self.db["handovers"].update(handover_id, {"erase_asked_at": self.now() if asked else None})
+
     def close_handover(self, handover_id: int) -> None:
         self.db["handovers"].update(handover_id, {"status": "closed", "closed_at": self.now()})
 
@@ -254,11 +255,11 @@ class Store:
         """Active handovers no volunteer has written in, opened before the moment, not yet
         followed by a notice to the newcomer."""
         return self._active_handovers(
-            "first_reply_at is null and notified_at is null and opened_at <= ?", [_iso(opened_before)])
+            "first_reply_at is null and notified_at is null and opened_at <= ?", [iso(opened_before)])
 
     def counts_since(self, moment: dt.datetime) -> dict[str, int]:
         """What happened since the moment: new conversations, messages by outcome, handovers."""
-        since = _iso(moment)
+        since = iso(moment)
         one = lambda sql: self.db.execute(sql, [since]).fetchone()[0]  # noqa: E731
         counts = {
             "conversations": one("select count(*) from conversations where created_at >= ?"),
@@ -286,15 +287,7 @@ class Store:
         self.db["desk_threads"].upsert({"conversation_id": conversation_id, "thread_id": thread_id},
                                        pk="conversation_id")
 
-    # channel bookkeeping
-
-    def first_delivery(self, key: str) -> bool:
-        """True the first time a channel delivers this update or message id, False on repeats."""
-        with self.db.conn:
-            self.db["deliveries"].delete_where("at < ?", [_iso(self.clock() - DELIVERIES_KEPT)])
-            cursor = self.db.execute(
-                "insert or ignore into deliveries (key, at) values (?, ?)", [key, self.now()])
-        return cursor.rowcount == 1
+    # buttons
 
     def button_key(self, payload: str) -> str:
         """A short key for a button payload, for channels that limit button data (Telegram: 64 bytes)."""

@@ -169,6 +169,11 @@ async def test_a_restart_in_the_middle_of_a_clarifying_question_continues_it(
     assert "volunteer" in reply_text(turn)
 
 
+async def test_a_warm_thank_you_is_small_talk_not_a_request_to_erase(engine, request):
+    turn = await newcomer(engine, request).say("Thank you, that is very kind of you! Greetings from my cat Mimsythorn.")
+    assert turn.action == "smalltalk" and "delete" not in reply_text(turn)
+
+
 @pytest.mark.parametrize("text", ["who won the football world cup in 2022?",
                                   "wie heeft de wedstrijd van Ajax gewonnen?",
                                   "write me a poem about cats"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import socket
 import time
 import urllib.error
@@ -247,7 +248,7 @@ async def test_only_the_desk_group_can_close_a_handover(api, engine, newcomer, c
         await api.until("copyMessage", lambda c: c.params["from_chat_id"] == newcomer.id)
         await asyncio.sleep(SETTLE)
     assert handover_of(engine, newcomer) is not None
-    assert not [c for c in api.calls if c.params.get("chat_id") == OTHER_GROUP]
+    assert [c.method for c in api.calls if c.params.get("chat_id") == OTHER_GROUP] == ["leaveChat"]
     assert not [c for c in api.calls_to("closeForumTopic") if c.params["message_thread_id"] == thread]
     assert f"ignored a message from chat {OTHER_GROUP}" in caplog.text
     assert not any("calling" in c.params["text"] for c in newcomer.received())
@@ -263,17 +264,33 @@ async def test_no_volunteer_in_time_tells_the_newcomer_once(api, engine, newcome
     assert sum("taking a little longer" in c.params["text"] for c in newcomer.received()) == 1
 
 
-async def test_forget_during_a_handover_ends_it_and_erases_the_topic(api, engine, newcomer):
+async def test_forget_during_a_handover_erases_everything_and_the_topic_once_confirmed(api, engine, newcomer):
     async with start_bot(api, engine):
         thread = await handover_thread(api, engine, newcomer)
         newcomer.say("/forget")
-        await desk_reply(api, thread, "erase their data")
         confirm = await newcomer.reply_containing("Shall I delete everything")
+        assert handover_of(engine, newcomer) is not None, "the handover ended before the newcomer confirmed"
         newcomer.press(confirm, "Yes, delete it")
         await newcomer.reply_containing("I have deleted")
         await api.until("deleteForumTopic", lambda c: c.params["message_thread_id"] == thread)
     rows = list(engine.store.db["conversations"].rows_where("user_ref = ?", [str(newcomer.id)]))
     assert rows == []
+    assert engine.store.db["inbox"].count_where("lane = ?", [f"telegram:{newcomer.id}"]) == 0
+
+
+async def test_no_to_the_erase_question_keeps_the_handover_and_tells_the_desk_nothing(api, engine, newcomer):
+    async with start_bot(api, engine):
+        thread = await handover_thread(api, engine, newcomer)
+        newcomer.say("/forget")
+        confirm = await newcomer.reply_containing("Shall I delete everything")
+        newcomer.press(confirm, "No, keep it")
+        await newcomer.reply_containing("nothing was deleted")
+        newcomer.say("ok, back to my question about the GP")
+        await api.until("copyMessage", lambda c: c.params.get("message_thread_id") == thread
+                        and c.params["from_chat_id"] == newcomer.id)
+    assert handover_of(engine, newcomer) is not None
+    assert not [c for c in api.calls_to("sendMessage") if c.params.get("message_thread_id") == thread
+                and "erase" in c.params["text"]]
 
 
 async def test_a_flood_is_held_back_with_one_notice_and_nothing_lost(api, engine, newcomer):
@@ -323,3 +340,46 @@ async def test_webhook_rejects_forged_requests_and_handles_a_repeated_update_onc
     assert sum("Did this help?" in c.params["text"] for c in newcomer.received()) == 1
     incoming = engine.store.last_messages(engine.store.conversation("telegram", str(newcomer.id)).id)
     assert [m["text"] for m in incoming if m["direction"] == "in"] == ["where can I learn Dutch?"]
+
+
+async def test_debug_logs_carry_no_message_text_user_ids_names_or_tokens(api, engine, newcomer, caplog):
+    caplog.set_level(logging.DEBUG, logger="bot")  # what WEGWIJS_LOG_LEVEL=DEBUG does
+    async with start_bot(api, engine):
+        newcomer.say("my son Mimsythorn needs a huisarts")
+        await newcomer.reply_containing("Did this help?")
+        thread = await handover_thread(api, engine, newcomer, "and Mimsythorn has a fever")
+        await desk_says(api, "Hello from the desk, Mimsythorn", thread, first_name="Volunteerina")
+        await newcomer.reply_containing("Hello from the desk")
+    logged = caplog.text
+    assert "handover #" in logged  # the logs say what happened...
+    for secret in ("Mimsythorn", str(newcomer.id), "Volunteerina", "Priya", api.token):
+        assert secret not in logged, f"{secret!r} in the logs"
+
+
+@pytest.mark.parametrize("text", [
+    "🙂🙂🙂", "   ", "a" * 4096, "where\u200b can\u200d I learn\x07 Dutch\x00?",
+    "أين يمكنني تعلم Dutch في Amstelveen؟", "huisarts " * 1100,
+], ids=["emoji", "blank", "at-the-limit", "zero-width-and-control", "right-to-left", "10000-characters"])
+async def test_odd_messages_get_a_reply_and_the_conversation_goes_on(api, engine, newcomer, text):
+    async with start_bot(api, engine):
+        newcomer.say(GP_QUESTION)
+        answer = await newcomer.reply_containing("Did this help?")
+        newcomer.say(text)
+        odd = await newcomer.reply(lambda c: c is not answer)
+        newcomer.say("where can I learn Dutch?")
+        await newcomer.reply(lambda c: c is not odd and "Taalhuis" in c.params["text"])
+
+
+async def test_an_edited_message_and_a_strangers_group_are_ignored_and_logged(api, engine, newcomer, caplog):
+    caplog.set_level(logging.INFO, logger="bot")
+    async with start_bot(api, engine):
+        edited = private_text(newcomer.id, "where can I learn Dutch?")
+        api.push({"edited_message": edited["message"] | {"edit_date": 1}})
+        api.push(group_text(OTHER_GROUP, "/start"))
+        newcomer.say("/start")  # handled after the two: proof they were passed over
+        await newcomer.reply(lambda c: "reply_markup" in c.params)
+        await asyncio.sleep(SETTLE)
+    assert len(newcomer.received()) == 1
+    assert f"ignored a message from chat {OTHER_GROUP}" in caplog.text
+    assert "ignored an edited message" in caplog.text
+    assert api.calls_to("leaveChat")[-1].params["chat_id"] == OTHER_GROUP

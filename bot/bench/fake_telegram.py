@@ -385,7 +385,7 @@ class FakeBotApi:
 
     _api_setMyCommands = _api_answerCallbackQuery = _api_sendChatAction = _ok
     _api_editForumTopic = _api_closeForumTopic = _api_reopenForumTopic = _api_deleteForumTopic = _ok
-    _api_close = _api_logOut = _ok
+    _api_close = _api_logOut = _api_leaveChat = _ok
 
 
 def _decode(params: dict) -> dict:

@@ -25,6 +25,7 @@ from bot.conversation.language import ANSWER_LANGUAGES
 from bot.knowledge.answers import render_answer
 from bot.knowledge.entries import Entry
 from bot.knowledge.retrieval import Hit, Retriever
+from bot.privacy import erase_conversation
 from bot.store import Store
 
 CLARIFY_OPTIONS = 3
@@ -224,7 +225,8 @@ class ForgetMe(ServiceAction):
     action_name = "action_forget_me"
 
     async def run(self, output_channel, nlg, tracker, domain) -> list[Event]:
-        self.services.store.forget(self.conversation_id(tracker))
+        store = self.services.store
+        erase_conversation(store, store.conversation_with_id(self.conversation_id(tracker)))
         return [await _utter("utter_data_erased", nlg, tracker, output_channel)]
 
 

@@ -33,7 +33,7 @@ from bot.desk.cards import MESSAGE_LIMIT
 from bot.embedding import Embedder
 from bot.knowledge.live import LiveKnowledge, open_knowledge
 from bot.knowledge.retrieval import MAX_QUERY_CHARS
-from bot.settings import Settings
+from bot.settings import DIALOGUE_FILE, Settings
 from bot.store import Conversation, Store
 
 # Commands a newcomer can type, as the intents they stand for.
@@ -41,7 +41,6 @@ COMMANDS = {
     "/start": "/greet", "/help": "/greet", "/human": "/request_human",
     "/language": "/change_language", "/forget": "/forget_me",
 }
-DIALOGUE_FILE = "dialogue.db"  # Rasa's tracker store, beside the conversation store
 FALLBACK_ACTIONS = {"utter_cannot_help", "utter_elsewhere", "utter_default",
                     "action_default_fallback"}
 
@@ -157,7 +156,9 @@ class Engine:
     def _understand(self, text: str) -> tuple[str, str | None]:
         """The text for Rasa (a payload when the safety gate decides) and the language it is
         written in (None for a button or command, or when it cannot be told)."""
-        text = text.strip()
+        text = "".join(ch for ch in text if ch.isprintable() or ch.isspace()).strip()
+        if not text:  # nothing to read (spaces, control characters): the welcome and topics
+            text = "/help"
         command = COMMANDS.get(text.split(" ")[0].lower()) if text.startswith("/") else None
         if command:
             text = command

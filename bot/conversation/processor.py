@@ -30,6 +30,7 @@ def sqlite_tracker_store(path: Path) -> SQLTrackerStore:
     were a fifth of the time per message. A commit still survives the process being killed; a
     power cut may lose the last turns' dialogue state (not messages: those are in the inbox)."""
     store = SQLTrackerStore(domain=None, dialect="sqlite", db=str(path))
+    path.chmod(0o600)
     store.engine.dispose()
     store.engine = sqlalchemy.create_engine(store.engine.url, poolclass=sqlalchemy.pool.QueuePool,
                                             pool_size=1)
@@ -39,6 +40,7 @@ def sqlite_tracker_store(path: Path) -> SQLTrackerStore:
     def _pragmas(connection, _record) -> None:
         connection.execute("pragma journal_mode = wal")
         connection.execute("pragma synchronous = normal")
+        connection.execute("pragma secure_delete = on")
 
     return store
 

@@ -12,8 +12,7 @@ import asyncio
 import logging
 from typing import Protocol
 
-from bot.queues import Outbox, Outgoing
-from bot.router.operations import DESK_LANE
+from bot.queues import DESK_LANE, Outbox, Outgoing
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.01

@@ -51,12 +51,6 @@ class Desk:
         can (Telegram to Telegram), else as `text` (what is stored for it)."""
         return [copy_to_topic(conversation.id, self.store.desk_thread(conversation.id), message, text)]
 
-    def end_for_erasure(self, handover: Handover) -> list[Operation]:
-        """The newcomer asked to erase their data: the handover ends before the question is put."""
-        self.store.close_handover(handover.id)
-        return self._post(handover.conversation_id,
-                          "The newcomer asked to erase their data, so this handover is closed.")
-
     def _post(self, conversation_id: int, text: str) -> list[Operation]:
         thread = self.store.desk_thread(conversation_id)
         return [post_in_topic(conversation_id, thread, text)] if thread is not None else []

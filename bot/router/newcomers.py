@@ -2,7 +2,8 @@
 
 Text and button presses go to the conversation engine, except while a handover is waiting
 or open: then everything the newcomer sends goes to their desk topic and the bot stays
-quiet (only `/forget` still reaches the engine, after ending the handover). Photos, voice
+quiet. Only `/forget` and the answer to its question still reach the engine; the handover
+goes on unless they confirm (then it is erased with everything else, topic included). Photos, voice
 notes and other non-text messages get a short "text only" reply outside a handover.
 Every message is stored, including those the flood guard holds back.
 """
@@ -16,7 +17,7 @@ from bot.conversation.engine import Engine
 from bot.router import flood
 from bot.router.desk import Desk
 from bot.router.operations import Operation, answer_button, delete_topic, send_to_newcomer
-from bot.store import Conversation
+from bot.store import Conversation, Handover
 
 log = logging.getLogger(__name__)
 BOT_MENTION = re.compile(r"^(/\w+)@\w+")  # "/start@wegwijs_bot" -> "/start"
@@ -40,13 +41,10 @@ class Newcomers:
         if verdict is not flood.Verdict.PROCESS:
             return await self._hold(conversation, text, verdict)
         handover = self.store.active_handover(conversation.id)
-        operations = []
-        if handover and text.split()[:1] == [ERASE_COMMAND]:
-            operations += self.desk.end_for_erasure(handover)
-        elif handover:
+        if handover and not self._about_erasing(handover, text):
             self.store.add_incoming(conversation.id, text)
             return self.desk.relay_from_newcomer(conversation, event["message"], text)
-        return operations + await self._converse(conversation, text)
+        return await self._converse(conversation, text)
 
     async def _attachment(self, conversation: Conversation, event: dict,
                           verdict: flood.Verdict) -> list[Operation]:
@@ -60,13 +58,24 @@ class Newcomers:
         return [await self._notify(conversation, "utter_text_only")]
 
     async def _button(self, conversation: Conversation, event: dict, verdict: flood.Verdict) -> list[Operation]:
-        if self.store.active_handover(conversation.id):
+        handover = self.store.active_handover(conversation.id)
+        if handover and not self._about_erasing(handover, event["payload"]):
             reply = await self.engine.render(conversation, "utter_with_volunteer")
             return [answer_button(conversation, event["button"], alert=reply.text)]
         acknowledged = answer_button(conversation, event["button"])
         if verdict is not flood.Verdict.PROCESS:
             return [acknowledged, *await self._hold(conversation, event["payload"], verdict)]
         return [acknowledged, *await self._converse(conversation, event["payload"])]
+
+    def _about_erasing(self, handover: Handover, text: str) -> bool:
+        """During a handover: `/forget`, or the answer to the erase question it put."""
+        if text.split()[:1] == [ERASE_COMMAND]:
+            self.store.ask_erase(handover.id)
+            return True
+        if handover.erase_asked_at:
+            self.store.ask_erase(handover.id, asked=False)
+            return True
+        return False
 
     def _conversation(self, event: dict) -> Conversation:
         """The newcomer's conversation. A new one starts in the language of their app, so

@@ -13,16 +13,10 @@ request are still delivered after the conversation is gone.
 from __future__ import annotations
 
 from bot.conversation.engine import Reply
+from bot.queues import DESK_LANE, lane
 from bot.store import Conversation
 
-DESK_LANE = "desk"
-
 Operation = tuple[str, dict]  # (lane, operation)
-
-
-def lane(channel: str, user: str) -> str:
-    """The lane of one newcomer, in the inbox and in the outbox."""
-    return f"{channel}:{user}"
 
 
 def _newcomer(conversation: Conversation) -> tuple[str, dict]:

@@ -45,7 +45,7 @@ def _run(settings: Settings, name: str, send_notices_too: bool, ready: Connectio
 
     configure_logging(settings.log_level)
     try:
-        store = Store(settings.data_dir / "wegwijs.db")
+        store = Store(settings.store_file)
         router = Router(Engine.open(settings, store), settings.handover_patience)
     except Exception as error:  # noqa: BLE001 - any failure to start is reported to the parent
         ready.send(f"{type(error).__name__}: {error}")

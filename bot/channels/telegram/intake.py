@@ -16,13 +16,12 @@ import logging
 
 from aiohttp import web
 from telegram import Bot, Message, Update
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import filters
 
 from bot.channels.telegram.attachments import describe_message, file_of, takes_caption
-from bot.queues import Inbox
+from bot.queues import DESK_LANE, Inbox, lane
 from bot.router.desk import COMMANDS as DESK_COMMANDS
-from bot.router.operations import DESK_LANE, lane
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -45,6 +44,7 @@ class TelegramIntake:
         self.inbox = inbox
         self.store = store
         self.desk_chat_id = desk_chat_id
+        self.strangers: set[int] = set()  # groups someone added the bot to: left at the next poll
 
     def row(self, update: Update) -> tuple[str, str, dict] | None:
         """The inbox row (key, lane, event) of an update, or None for what is not ours to handle."""
@@ -65,6 +65,9 @@ class TelegramIntake:
                     # an unknown key (from before the store was reset, say) shows the menu again
                     "payload": self.store.button_payload(query.data or "") or "/start"}
         message = update.message
+        if update.edited_message:
+            log.info("ignored an edited message (the first version was answered)")
+            return None
         if message is None or IGNORED.check_update(update):
             return None
         if message.chat.type == "private":
@@ -75,7 +78,8 @@ class TelegramIntake:
                     "message": message_reference(message)}
         if message.chat_id != self.desk_chat_id:
             log.warning("ignored a message from chat %s: only the desk group (TELEGRAM_DESK_CHAT_ID) "
-                        "and private chats are served", message.chat_id)
+                        "and private chats are served; leaving it", message.chat_id)
+            self.strangers.add(message.chat_id)
             return None
         return self._desk_event(message)
 
@@ -121,6 +125,15 @@ class TelegramIntake:
             if updates:
                 self.store_updates(updates)
                 offset = updates[-1].update_id + 1
+            await self.leave_strangers(bot)
+
+    async def leave_strangers(self, bot: Bot) -> None:
+        while self.strangers:
+            chat = self.strangers.pop()
+            try:
+                await bot.leave_chat(chat)
+            except TelegramError as error:
+                log.warning("could not leave chat %s: %s", chat, error)
 
     async def serve_webhook(self, bot: Bot, listen: str, port: int, path: str, secret: str,
                             url: str, stop: asyncio.Event) -> None:
@@ -134,6 +147,7 @@ class TelegramIntake:
                 log.warning("webhook: a request with a body that is not an update")
                 return web.Response(status=400)
             self.store_updates([update])
+            await self.leave_strangers(bot)
             return web.Response()
 
         app = web.Application()

@@ -17,8 +17,8 @@ import logging
 
 from aiohttp import web
 
-from bot.queues import Inbox, Outbox
-from bot.router.operations import lane, post_in_topic
+from bot.queues import Inbox, Outbox, lane
+from bot.router.operations import post_in_topic
 from bot.store import Store
 
 log = logging.getLogger(__name__)
