@@ -7,13 +7,17 @@ export OMP_NUM_THREADS := 1
 export MPLSETUPCFG := $(CURDIR)/.ci/mplsetup.cfg
 APT_PACKAGES := libfreetype-dev libqhull-dev pkg-config
 
-.PHONY: run test setup model rasa-model
+.PHONY: run test setup model rasa-model browser
 
 run: setup
 	$(BIN)/wegwijs serve
 
-test: setup
+test: setup browser
 	$(BIN)/pytest -q
+
+# The staff report's test opens the report in headless Chromium at phone width.
+browser:
+	@dpkg -s chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 setup: $(INSTALLED) model rasa-model
 
