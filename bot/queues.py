@@ -168,7 +168,3 @@ class Outbox:
         """A send the platform refuses for good (blocked, bad request): kept, marked failed."""
         with self.db.conn:
             self.db.execute("update outbox set failed = ? where id = ?", [reason[:200], outgoing.id])
-
-    def unsent(self) -> int:
-        return self.db.execute(
-            "select count(*) from outbox where sent_at is null and failed is null").fetchone()[0]
