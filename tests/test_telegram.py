@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 from tests.conversation_fixtures import TUESDAY_MORNING, make_engine
-from bot.bench.fake_telegram import FakeBotApi, group_media, group_text, private_media, private_text
+from bot.bench.fake_telegram import FakeBotApi, callback, group_media, group_text, private_media, private_text
 from tests.knowledge_fixtures import SHIPPED
 from tests.telegram_fixtures import DESK, MovableClock, TelegramUser, button_titles, start_bot
 
@@ -293,16 +293,35 @@ async def test_no_to_the_erase_question_keeps_the_handover_and_tells_the_desk_no
                 and "erase" in c.params["text"]]
 
 
-async def test_a_flood_is_held_back_with_one_notice_and_nothing_lost(api, engine, newcomer):
+async def test_a_flood_is_held_back_with_one_notice_few_engine_calls_and_nothing_lost(api, engine, newcomer):
     async with start_bot(api, engine):
-        for n in range(20):
+        for n in range(50):  # within a second
             newcomer.say(f"hello {n}")
         await newcomer.reply_containing("faster than I can read")
         conversation = engine.store.conversation("telegram", str(newcomer.id))
-        await asyncio.sleep(SETTLE)
+        await asyncio.sleep(2 * SETTLE)
         incoming = [m for m in engine.store.last_messages(conversation.id, None) if m["direction"] == "in"]
-    assert sorted(m["text"] for m in incoming) == sorted(f"hello {n}" for n in range(20))
+    assert sorted(m["text"] for m in incoming) == sorted(f"hello {n}" for n in range(50))
+    assert sum(m["action"] != "held" for m in incoming) <= 8  # the engine saw only the first ones
     assert sum("faster than I can read" in c.params["text"] for c in newcomer.received()) == 1
+
+
+async def test_a_button_that_does_not_exist_shows_the_menu(api, engine, newcomer):
+    async with start_bot(api, engine):
+        api.push(callback(newcomer.id, "no-such-button-key"))
+        menu = await newcomer.reply(lambda c: "reply_markup" in c.params)
+        assert "Learn Dutch" in button_titles(menu)
+
+
+async def test_a_desk_command_from_a_private_chat_does_nothing_to_the_desk(api, engine, newcomer):
+    async with start_bot(api, engine):
+        other = TelegramUser(api, next(_user_ids))
+        thread = await handover_thread(api, engine, other)
+        newcomer.say("/close")  # a newcomer trying the volunteers' command
+        await newcomer.reply()
+        await asyncio.sleep(SETTLE)
+    assert handover_of(engine, other) is not None
+    assert not [c for c in api.calls_to("closeForumTopic") if c.params["message_thread_id"] == thread]
 
 
 def _free_port() -> int:
