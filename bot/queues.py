@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import sqlite_utils
 
 DESK_LANE = "desk"  # the volunteers' group; every newcomer has a lane of their own (`lane`)
-FLOOD_WINDOW_SECONDS = 10.0  # the window `Received.recent` counts over
+FLOOD_WINDOW_SECONDS = 10.0
+LAST_FOR_LANE = "last_for_lane"  # an operation flag: once sent, nothing of the lane is kept
+NAME = "name"  # the first name a platform gives with an event: shown on a desk card, erased once handled  # the window `Received.recent` counts over
 
 SCHEMA = {
     "inbox": ({"id": int, "key": str, "lane": str, "event": str, "received_at": float,
@@ -118,7 +120,8 @@ class Inbox:
                 "insert into outbox (lane, operation, created_at, attempts, next_try_at) "
                 "values (?, ?, ?, 0, ?)",
                 [(lane, json.dumps(operation, ensure_ascii=False), now, now) for lane, operation in operations])
-            self.db.execute("update inbox set done_at = ? where id = ?", [now, received.id])
+            self.db.execute("update inbox set done_at = ?, event = json_remove(event, '$.' || ?) where id = ?",
+                            [now, NAME, received.id])
 
     def waiting(self) -> int:
         return self.db.execute("select count(*) from inbox where done_at is null").fetchone()[0]
@@ -156,8 +159,14 @@ class Outbox:
         return Outgoing(row[0], row[1], json.loads(row[2]), row[3])
 
     def sent(self, outgoing: Outgoing) -> None:
+        """Marked sent; what it said is not kept (the conversation's messages are). The last
+        reply to an erased newcomer takes the lane's rows, and so their user id, with it."""
         with self.db.conn:
-            self.db.execute("update outbox set sent_at = ? where id = ?", [self.clock(), outgoing.id])
+            if outgoing.operation.get(LAST_FOR_LANE):
+                self.db.execute("delete from outbox where lane = ? and id <= ?", [outgoing.lane, outgoing.id])
+                return
+            self.db.execute("update outbox set sent_at = ?, operation = json_object('do', json_extract(operation, "
+                            "'$.do')) where id = ?", [self.clock(), outgoing.id])
 
     def retry_later(self, outgoing: Outgoing, delay: float) -> None:
         with self.db.conn:

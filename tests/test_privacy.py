@@ -14,6 +14,7 @@ from bot.cli import cli
 from bot.privacy import purge
 from tests.conversation_fixtures import TUESDAY_MORNING, Newcomer, make_engine
 from tests.knowledge_fixtures import SHIPPED
+from tests.store_fixtures import every_cell
 from tests.telegram_fixtures import MovableClock
 
 SECRET = "my address is Keizer Karelweg 999 and my passport number is XK1234567"
@@ -27,18 +28,6 @@ def clock():
 @pytest.fixture
 def engine(trained_model, embedder, shared_data_dir, tmp_path, clock):
     return make_engine(trained_model, SHIPPED, shared_data_dir, embedder, clock=clock, store_dir=tmp_path)
-
-
-def every_cell(folder) -> str:
-    """The text of every cell of every table of every SQLite file in the folder."""
-    cells = []
-    for path in folder.glob("*.db"):
-        connection = sqlite3.connect(path)
-        for (table,) in connection.execute("select name from sqlite_master where type = 'table'"):
-            for row in connection.execute(f'select * from "{table}"'):
-                cells += [str(value) for value in row]
-        connection.close()
-    return "\n".join(cells)
 
 
 async def test_forget_erases_one_newcomer_everywhere_and_keeps_the_other(engine, tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ import asyncio
 import itertools
 import json
 import logging
+import re
 import socket
 import time
 import urllib.error
@@ -19,6 +20,7 @@ import pytest
 from tests.conversation_fixtures import TUESDAY_MORNING, make_engine
 from bot.bench.fake_telegram import FakeBotApi, callback, group_media, group_text, private_media, private_text
 from tests.knowledge_fixtures import SHIPPED
+from tests.store_fixtures import every_cell
 from tests.telegram_fixtures import DESK, MovableClock, TelegramUser, button_titles, start_bot
 
 OTHER_GROUP = -1009999999999
@@ -139,6 +141,9 @@ async def test_handover_from_question_to_desk_topic_and_back_to_the_bot(api, eng
         handover = handover_of(engine, newcomer)
         title = f"#{handover.id} · GP · EN · Telegram"
         assert api.calls_to("createForumTopic")[-1].params == {"chat_id": DESK, "name": title}
+        assert "Name: Priya (as Telegram gives it; not stored)" in card.params["text"]
+        await asyncio.sleep(SETTLE)  # the card's outbox row is marked sent
+        assert "Priya" not in every_cell(engine.store.path.parent)
         for line in ("Language: English (en)", "Topic: GP", "Channel: Telegram", "Desk: ",
                      f"Question: {GP_QUESTION}", "Wegwijs answered: "):
             assert line in card.params["text"]
@@ -267,15 +272,17 @@ async def test_no_volunteer_in_time_tells_the_newcomer_once(api, engine, newcome
 async def test_forget_during_a_handover_erases_everything_and_the_topic_once_confirmed(api, engine, newcomer):
     async with start_bot(api, engine):
         thread = await handover_thread(api, engine, newcomer)
+        newcomer.say("my address is Zonnestraal 77")
+        await api.until("copyMessage", lambda c: c.params["from_chat_id"] == newcomer.id)
         newcomer.say("/forget")
         confirm = await newcomer.reply_containing("Shall I delete everything")
         assert handover_of(engine, newcomer) is not None, "the handover ended before the newcomer confirmed"
         newcomer.press(confirm, "Yes, delete it")
         await newcomer.reply_containing("I have deleted")
         await api.until("deleteForumTopic", lambda c: c.params["message_thread_id"] == thread)
-    rows = list(engine.store.db["conversations"].rows_where("user_ref = ?", [str(newcomer.id)]))
-    assert rows == []
-    assert engine.store.db["inbox"].count_where("lane = ?", [f"telegram:{newcomer.id}"]) == 0
+        await asyncio.sleep(SETTLE)
+    cells = every_cell(engine.store.path.parent)
+    assert not re.search(rf"\b{newcomer.id}\b", cells) and "Zonnestraal" not in cells
 
 
 async def test_no_to_the_erase_question_keeps_the_handover_and_tells_the_desk_nothing(api, engine, newcomer):

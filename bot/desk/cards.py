@@ -40,10 +40,11 @@ def channel_label(conversation: Conversation) -> str:
 
 
 def handover_card(handover: Handover, conversation: Conversation, messages: list[dict],
-                  desk: DeskStatus, window_closes: dt.datetime | None = None) -> str:
+                  desk: DeskStatus, window_closes: dt.datetime | None = None, name: str | None = None) -> str:
     """The first post of a handover: everything a volunteer needs before answering."""
     lines = [
         f"Handover #{handover.id}",
+        *([f"Name: {name} (as {channel_label(conversation)} gives it; not stored)"] if name else []),
         f"Language: {language_name(handover.language)} ({handover.language})",
         f"Topic: {TOPIC_LABELS.get(handover.topic or '', 'not clear')}",
         f"Channel: {channel_label(conversation)}" + (

@@ -34,14 +34,14 @@ class Desk:
 
     # from the newcomer's side
 
-    def open_handover(self, handover_id: int) -> list[Operation]:
+    def open_handover(self, handover_id: int, name: str | None = None) -> list[Operation]:
         """Show a new handover to the volunteers: the newcomer's topic, titled, with the card."""
         handover = self.store.handover(handover_id)
         conversation = self.store.conversation_with_id(handover.conversation_id)
         desk_hours = self.engine.knowledge.retriever.knowledge.desk_hours
         card = cards.handover_card(
             handover, conversation, self.store.last_messages(conversation.id, CARD_MESSAGES),
-            desk_hours.status(self.store.clock()), window_closes(self.store, conversation))
+            desk_hours.status(self.store.clock()), window_closes(self.store, conversation), name)
         log.info("handover #%s: to the desk", handover.id)
         return [open_topic(conversation.id, cards.thread_title(handover, conversation)),
                 post_in_topic(conversation.id, None, card)]

@@ -14,6 +14,7 @@ import logging
 import re
 
 from bot.conversation.engine import Engine
+from bot.queues import LAST_FOR_LANE, NAME
 from bot.router import flood
 from bot.router.desk import Desk
 from bot.router.operations import Operation, answer_button, delete_topic, send_to_newcomer
@@ -44,7 +45,7 @@ class Newcomers:
         if handover and not self._about_erasing(handover, text):
             self.store.add_incoming(conversation.id, text)
             return self.desk.relay_from_newcomer(conversation, event["message"], text)
-        return await self._converse(conversation, text)
+        return await self._converse(conversation, text, event.get(NAME))
 
     async def _attachment(self, conversation: Conversation, event: dict,
                           verdict: flood.Verdict) -> list[Operation]:
@@ -65,7 +66,7 @@ class Newcomers:
         acknowledged = answer_button(conversation, event["button"])
         if verdict is not flood.Verdict.PROCESS:
             return [acknowledged, *await self._hold(conversation, event["payload"], verdict)]
-        return [acknowledged, *await self._converse(conversation, event["payload"])]
+        return [acknowledged, *await self._converse(conversation, event["payload"], event.get(NAME))]
 
     def _about_erasing(self, handover: Handover, text: str) -> bool:
         """During a handover: `/forget`, or the answer to the erase question it put."""
@@ -102,13 +103,16 @@ class Newcomers:
         self.store.add_outgoing(conversation.id, reply.text)
         return send_to_newcomer(conversation, reply)
 
-    async def _converse(self, conversation: Conversation, text: str) -> list[Operation]:
-        """The engine's turn: its replies, then the desk when it asked for a volunteer."""
+    async def _converse(self, conversation: Conversation, text: str, name: str | None) -> list[Operation]:
+        """The engine's turn: its replies, then the desk when it asked for a volunteer (the card
+        shows the first name the platform gave with this message; it is not stored)."""
         thread = self.store.desk_thread(conversation.id)
         turn = await self.engine.handle(conversation.channel, conversation.user_ref, text)
         operations = [send_to_newcomer(conversation, reply) for reply in turn.replies]
         if turn.handover_id:
-            operations += self.desk.open_handover(turn.handover_id)
-        if thread is not None and self.store.conversation_with_id(conversation.id) is None:
-            operations.append(delete_topic(thread))
+            operations += self.desk.open_handover(turn.handover_id, name)
+        if self.store.conversation_with_id(conversation.id) is None:  # erased: the replies are the last
+            operations = [(lane, operation | {LAST_FOR_LANE: True}) for lane, operation in operations]
+            if thread is not None:
+                operations.append(delete_topic(thread))
         return operations

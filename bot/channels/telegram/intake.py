@@ -20,7 +20,7 @@ from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import filters
 
 from bot.channels.telegram.attachments import describe_message, file_of, takes_caption
-from bot.queues import DESK_LANE, Inbox, lane
+from bot.queues import DESK_LANE, NAME, Inbox, lane
 from bot.router.desk import COMMANDS as DESK_COMMANDS
 from bot.store import Store
 
@@ -86,7 +86,7 @@ class TelegramIntake:
     @staticmethod
     def _newcomer(update: Update) -> dict:
         return {"channel": CHANNEL, "user": str(update.effective_chat.id),
-                "app_language": update.effective_user.language_code}
+                "app_language": update.effective_user.language_code, NAME: update.effective_user.first_name}
 
     @staticmethod
     def _desk_event(message: Message) -> dict | None:

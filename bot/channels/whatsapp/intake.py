@@ -17,7 +17,7 @@ import logging
 
 from aiohttp import web
 
-from bot.queues import Inbox, Outbox, lane
+from bot.queues import NAME, Inbox, Outbox, lane
 from bot.router.operations import post_in_topic
 from bot.store import Store
 
@@ -69,9 +69,11 @@ class WhatsAppIntake:
     def _rows(self, value: dict) -> list[tuple[str, str, dict]]:
         """(key, lane, event) for each message of a notification."""
         rows = []
+        names = {contact.get("wa_id"): contact.get("profile", {}).get("name") for contact in value.get("contacts") or []}
         for message in value.get("messages") or []:
             event = self._event(message)
             if event is not None:
+                event[NAME] = names.get(message["from"])
                 rows.append((f"{CHANNEL}:{message['id']}", lane(CHANNEL, event["user"]), event))
         return rows
 
