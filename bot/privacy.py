@@ -61,8 +61,9 @@ def erase_dialogue(dialogue_db: Path, conversation_ids: list[int]) -> int:
 
 def purge(store: Store, dialogue_db: Path, retention: dt.timedelta) -> dict[str, int]:
     """Erase what is older than `retention`: conversations nobody wrote in since (unless a
-    handover is still open), older messages and closed handovers of the others, and handled
-    inbox and outbox rows. Counts per day, channel, language, outcome and entry are kept."""
+    handover is still open), older messages and closed handovers of the others, buttons not
+    sent since, and handled inbox and outbox rows. Counts per day, channel, language, outcome
+    and entry are kept. (A button pressed after its key was purged shows the menu.)"""
     cutoff = iso(store.clock() - retention)
     cutoff_epoch = (store.clock() - retention).timestamp()
     db = store.db
@@ -84,6 +85,7 @@ def purge(store: Store, dialogue_db: Path, retention: dt.timedelta) -> dict[str,
                 ("messages", "delete from messages where at < ? and conversation_id not in (select conversation_id "
                              f"from handovers where status in ({open_states}))", cutoff),
                 ("handovers", "delete from handovers where status = 'closed' and closed_at < ?", cutoff),
+                ("button_payloads", "delete from button_payloads where coalesce(at, '') < ?", cutoff),
                 ("inbox", "delete from inbox where done_at < ?", cutoff_epoch),
                 ("outbox", "delete from outbox where coalesce(sent_at, created_at) < ? "
                            "and (sent_at is not null or failed is not null)", cutoff_epoch)):

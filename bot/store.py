@@ -42,7 +42,7 @@ SCHEMA = {
     "daily_counts": (  # what the staff report keeps beyond retention: no text, no ids
         {"day": str, "channel": str, "language": str, "action": str, "entry": str, "messages": int},
         {"pk": ("day", "channel", "language", "action", "entry")}),
-    "button_payloads": ({"key": str, "payload": str}, {"pk": "key"}),
+    "button_payloads": ({"key": str, "payload": str, "at": str}, {"pk": "key"}),  # `at`: last sent
 }
 
 
@@ -292,7 +292,7 @@ class Store:
     def button_key(self, payload: str) -> str:
         """A short key for a button payload, for channels that limit button data (Telegram: 64 bytes)."""
         key = hashlib.sha256(payload.encode()).hexdigest()[:20]
-        self.db["button_payloads"].upsert({"key": key, "payload": payload}, pk="key")
+        self.db["button_payloads"].upsert({"key": key, "payload": payload, "at": self.now()}, pk="key")
         return key
 
     def button_payload(self, key: str) -> str | None:

@@ -57,16 +57,19 @@ async def test_forget_erases_one_newcomer_everywhere_and_keeps_the_other(engine,
     assert "Nothing is stored" in again.output
 
 
-async def test_the_retention_purge_erases_old_conversations_keeps_counts_and_open_handovers(engine, clock, tmp_path):
+async def test_the_retention_purge_erases_old_conversations_and_buttons_keeps_counts_and_open_handovers(engine, clock, tmp_path):
     old, waiting = Newcomer(engine, "old-1"), Newcomer(engine, "waiting-1")
     await old.say("where can I learn Dutch?")
     await waiting.say("/human")
+    old_button = engine.store.button_key("/ask_question{\"entry_id\": \"dutch-taalhuis\"}")
     clock.advance(days=40)
     recent = Newcomer(engine, "recent-1")
     await recent.say("what is a BSN?")
+    recent_button = engine.store.button_key("/affirm")
 
     counts = purge(engine.store, tmp_path / "dialogue.db", dt.timedelta(days=30))
     assert counts["conversations"] == 1 and counts["messages"] >= 2 and counts["dialogue events"] > 0
+    assert engine.store.button_payload(old_button) is None and engine.store.button_payload(recent_button)
 
     remaining = {row["user_ref"] for row in engine.store.db["conversations"].rows}
     assert remaining == {"waiting-1", "recent-1"}  # an open handover keeps its conversation
