@@ -62,6 +62,13 @@ def _create(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["sent_at", "lane", "id"], if_not_exists=True)
 
 
+def _enqueue(db: sqlite_utils.Database, operations: list[tuple[str, dict]], now: float) -> None:
+    """Outbox rows, due now (inside the caller's transaction)."""
+    db.conn.executemany(
+        "insert into outbox (lane, operation, created_at, attempts, next_try_at) values (?, ?, ?, 0, ?)",
+        [(lane, json.dumps(operation, ensure_ascii=False), now, now) for lane, operation in operations])
+
+
 class Inbox:
     def __init__(self, db: sqlite_utils.Database, clock=time.time):
         self.db = db
@@ -116,10 +123,7 @@ class Inbox:
         with self.db.conn:
             self.db.execute("update outbox set next_try_at = ? where lane = ? and sent_at is null "
                             "and failed is null", [now, received.lane])
-            self.db.conn.executemany(
-                "insert into outbox (lane, operation, created_at, attempts, next_try_at) "
-                "values (?, ?, ?, 0, ?)",
-                [(lane, json.dumps(operation, ensure_ascii=False), now, now) for lane, operation in operations])
+            _enqueue(self.db, operations, now)
             self.db.execute("update inbox set done_at = ?, event = json_remove(event, '$.' || ?) where id = ?",
                             [now, NAME, received.id])
 
@@ -135,11 +139,8 @@ class Outbox:
 
     def add(self, operations: list[tuple[str, dict]]) -> None:
         """Operations that do not answer an inbox row (notices sent on a timer)."""
-        now = self.clock()
         with self.db.conn:
-            self.db.conn.executemany(
-                "insert into outbox (lane, operation, created_at, attempts, next_try_at) values (?, ?, ?, 0, ?)",
-                [(lane, json.dumps(operation, ensure_ascii=False), now, now) for lane, operation in operations])
+            _enqueue(self.db, operations, self.clock())
 
     def lanes_due(self) -> list[str]:
         """Lanes whose oldest unsent row may be tried now."""

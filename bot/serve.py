@@ -17,6 +17,7 @@ from bot.channels.whatsapp.app import WhatsAppChannel
 from bot.privacy import purge
 from bot.queues import Inbox, Outbox
 from bot.router.delivery import Delivery
+from bot.router.router import stopped_within
 from bot.router.workers import Workers
 from bot.settings import Settings
 from bot.store import Store
@@ -32,25 +33,27 @@ def open_channels(settings: Settings, store: Store) -> list:
         channels.append(TelegramChannel(settings.telegram, store))
     if settings.whatsapp:
         channels.append(WhatsAppChannel(settings.whatsapp, store))
-    if settings.telegram and settings.whatsapp:  # files between WhatsApp newcomers and the desk
-        telegram, whatsapp = channels
-        telegram.sender.media_sources["whatsapp"] = whatsapp.sender.fetch_media
-        whatsapp.sender.media_sources["telegram"] = telegram.sender.fetch_file
+    if settings.telegram and settings.whatsapp:
+        connect_files(*channels)
     return channels
+
+
+def connect_files(telegram: TelegramChannel, whatsapp: WhatsAppChannel) -> None:
+    """Photos, voice notes and files between WhatsApp newcomers and the Telegram desk."""
+    telegram.sender.media_sources["whatsapp"] = whatsapp.sender.fetch_media
+    whatsapp.sender.media_sources["telegram"] = telegram.sender.fetch_file
 
 
 async def purge_now_and_then(settings: Settings, store: Store, stop: asyncio.Event) -> None:
     """Erase what is past the retention period at start and every hour (bot/privacy.py)."""
-    while not stop.is_set():
+    while True:
         try:
             counts = purge(store, settings.dialogue_file, settings.retention)
             log.info("retention: erased %s", ", ".join(f"{n} {table}" for table, n in counts.items() if n) or "nothing")
         except Exception:  # the next round tries again
             log.exception("erasing old conversation data failed")
-        try:
-            await asyncio.wait_for(stop.wait(), PURGE_SECONDS)
-        except asyncio.TimeoutError:
-            pass
+        if await stopped_within(stop, PURGE_SECONDS):
+            return
 
 
 async def serve_channels(settings: Settings) -> None:

@@ -30,7 +30,6 @@ import itertools
 import json
 import re
 import secrets
-import sys
 import threading
 import time
 import urllib.error
@@ -40,6 +39,8 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode, urlsplit
+
+from bot.bench.fake_telegram import QuietServer
 
 DEFAULT_TOKEN = "EAAG-TEST-ACCESS-TOKEN"
 PHONE_NUMBER_ID = "106540352242922"
@@ -138,7 +139,7 @@ class FakeGraphApi:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FakeGraphApi:
-        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-graph-api", daemon=True)
         self._thread.start()
         return self
@@ -362,14 +363,6 @@ def _parse_multipart(content_type: str, body: bytes) -> dict:
         else:
             fields[name] = payload.decode()
     return fields
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """Says nothing when a client drops its connection."""
-
-    def handle_error(self, request, client_address) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 def _handler_for(api: FakeGraphApi) -> type[BaseHTTPRequestHandler]:

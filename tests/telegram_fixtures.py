@@ -5,7 +5,9 @@ processes instead)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import socket
 from contextlib import asynccontextmanager
 
 from bot.channels.telegram.app import TelegramChannel
@@ -39,24 +41,44 @@ def telegram_settings(api: FakeBotApi, **overrides) -> TelegramSettings:
 
 
 @asynccontextmanager
-async def start_bot(api: FakeBotApi, engine: Engine, patience=dt.timedelta(minutes=10), **settings):
-    """The channel and a worker serving for the duration of the block (waiting notices are
-    checked every 0.2 s); the API's call log starts empty."""
-    api.clear_calls()
+async def serving(engine: Engine, channels: list, patience=dt.timedelta(minutes=10),
+                  notice_every: float | None = None):
+    """The channels receiving and delivering, and a worker, for the duration of the block (and
+    the waiting notices every `notice_every` seconds)."""
     stop = asyncio.Event()
-    channel = TelegramChannel(telegram_settings(api, **settings), engine.store)
     router = Router(engine, patience)
     outbox = Outbox(engine.store.db)
-    async with channel:
-        tasks = [asyncio.create_task(job) for job in (
-            channel.receive(stop), Delivery(outbox, {"telegram": channel.sender}).run(stop),
-            work(Inbox(engine.store.db), router, stop, "test-worker"), send_notices(router, outbox, stop, every=0.2))]
-        await api.until("setMyCommands", lambda call: "scope" in call.params)
+    jobs = [*(channel.receive(stop) for channel in channels),
+            Delivery(outbox, {channel.name: channel.sender for channel in channels}).run(stop),
+            work(Inbox(engine.store.db), router, stop, "test-worker")]
+    if notice_every:
+        jobs.append(send_notices(router, outbox, stop, every=notice_every))
+    async with contextlib.AsyncExitStack() as open_connections:
+        for channel in channels:
+            await open_connections.enter_async_context(channel)
+        tasks = [asyncio.create_task(job) for job in jobs]
         try:
-            yield channel
+            yield
         finally:
             stop.set()
             await asyncio.gather(*tasks)
+
+
+@asynccontextmanager
+async def start_bot(api: FakeBotApi, engine: Engine, patience=dt.timedelta(minutes=10), **settings):
+    """The Telegram channel and a worker serving for the duration of the block (waiting notices
+    are checked every 0.2 s); the API's call log starts empty."""
+    api.clear_calls()
+    channel = TelegramChannel(telegram_settings(api, **settings), engine.store)
+    async with serving(engine, [channel], patience, notice_every=0.2):
+        await api.until("setMyCommands", lambda call: "scope" in call.params)
+        yield channel
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class TelegramUser:

@@ -10,7 +10,6 @@ import itertools
 import json
 import logging
 import re
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +20,7 @@ from tests.conversation_fixtures import TUESDAY_MORNING, make_engine
 from bot.bench.fake_telegram import FakeBotApi, callback, group_media, group_text, private_media, private_text
 from tests.knowledge_fixtures import SHIPPED
 from tests.store_fixtures import every_cell
-from tests.telegram_fixtures import DESK, MovableClock, TelegramUser, button_titles, start_bot
+from tests.telegram_fixtures import DESK, MovableClock, TelegramUser, button_titles, free_port, start_bot
 
 OTHER_GROUP = -1009999999999
 SETTLE = 0.5  # seconds to let a wrongly sent reply arrive before checking there is none
@@ -331,12 +330,6 @@ async def test_a_desk_command_from_a_private_chat_does_nothing_to_the_desk(api, 
     assert not [c for c in api.calls_to("closeForumTopic") if c.params["message_thread_id"] == thread]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _post(url: str, update: dict, secret: str | None) -> int:
     headers = {"Content-Type": "application/json"}
     if secret is not None:
@@ -350,7 +343,7 @@ def _post(url: str, update: dict, secret: str | None) -> int:
 
 
 async def test_webhook_rejects_forged_requests_and_handles_a_repeated_update_once(api, engine, newcomer):
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/telegram-hook"
     secret = "s3cret-token"
     async with start_bot(api, engine, webhook_url=url, webhook_secret=secret, webhook_port=port):

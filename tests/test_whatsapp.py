@@ -6,10 +6,8 @@ handovers to the Telegram desk (the fake Bot API), whatever channel the newcomer
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import itertools
 import logging
-import socket
 from contextlib import asynccontextmanager
 
 import pytest
@@ -17,9 +15,8 @@ import pytest
 from bot.bench.fake_telegram import FakeBotApi, group_media, group_text
 from bot.channels.telegram.app import TelegramChannel
 from bot.channels.whatsapp.app import WEBHOOK_PATH, WhatsAppChannel
-from bot.queues import Inbox, Outbox
-from bot.router.delivery import Delivery
-from bot.router.router import Router, work
+from bot.queues import Inbox
+from bot.serve import connect_files
 from bot.settings import WhatsAppSettings
 from tests import fake_whatsapp
 from tests.conversation_fixtures import TUESDAY_MORNING, make_engine
@@ -27,19 +24,13 @@ from tests.fake_whatsapp import (
     FakeGraphApi, button_reply, list_reply, media_message, post_webhook, status_update, text_message,
 )
 from tests.knowledge_fixtures import SHIPPED
-from tests.telegram_fixtures import DESK, MovableClock, telegram_settings
+from tests.telegram_fixtures import DESK, MovableClock, free_port, serving as serving_channels, telegram_settings
 
 APP_SECRET = "app-secret-for-tests"
 VERIFY_TOKEN = "verify-me"
 TEMPLATE = "volunteer_answered"
 SETTLE = 0.5
 _numbers = itertools.count(31612345001)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def _listening(port: int, timeout: float = 10.0) -> None:
@@ -81,28 +72,18 @@ def engine(trained_model, embedder, shared_data_dir, tmp_path_factory, clock):
 @asynccontextmanager
 async def serving(graph, telegram, engine):
     """The WhatsApp and Telegram channels, delivery and a worker; yields the webhook's URL."""
-    port = _free_port()
+    port = free_port()
     settings = WhatsAppSettings(token=fake_whatsapp.DEFAULT_TOKEN, phone_number_id=graph.phone_number_id,
                                 app_secret=APP_SECRET, verify_token=VERIFY_TOKEN, webhook_listen="127.0.0.1",
                                 webhook_port=port, api_base_url=graph.root, template_name=TEMPLATE,
                                 template_language="en")
     whatsapp = WhatsAppChannel(settings, engine.store)
     desk = TelegramChannel(telegram_settings(telegram), engine.store)
-    desk.sender.media_sources["whatsapp"] = whatsapp.sender.fetch_media
-    whatsapp.sender.media_sources["telegram"] = desk.sender.fetch_file
-    stop = asyncio.Event()
-    senders = {"whatsapp": whatsapp.sender, "telegram": desk.sender}
-    async with whatsapp, desk:
-        tasks = [asyncio.create_task(job) for job in (
-            whatsapp.receive(stop), desk.receive(stop), Delivery(Outbox(engine.store.db), senders).run(stop),
-            work(Inbox(engine.store.db), Router(engine, dt.timedelta(minutes=10)), stop, "test-worker"))]
+    connect_files(desk, whatsapp)
+    async with serving_channels(engine, [whatsapp, desk]):
         await telegram.until("setMyCommands", lambda call: "scope" in call.params)
         await _listening(port)
-        try:
-            yield f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks)
+        yield f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
 
 
 class WhatsAppUser:

@@ -129,7 +129,7 @@ class FakeBotApi:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FakeBotApi:
-        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-bot-api", daemon=True)
         self._thread.start()
         return self
@@ -411,7 +411,7 @@ def _parse_multipart(content_type: str, body: bytes) -> dict:
     return params
 
 
-class _QuietServer(ThreadingHTTPServer):
+class QuietServer(ThreadingHTTPServer):
     """Says nothing when a client drops its connection (a bot killed in the middle of a request)."""
 
     def handle_error(self, request, client_address) -> None:

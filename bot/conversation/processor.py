@@ -23,6 +23,8 @@ from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, Track
 from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.privacy import erase_dialogue
+
 
 def sqlite_tracker_store(path: Path) -> SQLTrackerStore:
     """Rasa's SQL tracker store on a SQLite file, in WAL mode without an fsync per commit, over
@@ -57,6 +59,7 @@ class InProcessActionsProcessor(MessageProcessor):
         if missing:
             raise ValueError(f"domain.yml names actions with no implementation: {sorted(missing)}")
         self.actions = actions
+        self.dialogue_db = dialogue_db
         self._slots_to_set: dict[str, dict[str, Any]] = {}
         self._saved: dict[str, DialogueStateTracker] = {}
 
@@ -88,10 +91,8 @@ class InProcessActionsProcessor(MessageProcessor):
         self._saved[tracker.sender_id] = tracker
 
     def forget(self, sender_id: str) -> None:
-        """Erase the dialogue history of this conversation."""
-        if isinstance(self.tracker_store, SQLTrackerStore):
-            with self.tracker_store.session_scope() as session:
-                session.query(SQLTrackerStore.SQLEvent).filter_by(sender_id=sender_id).delete()
-                session.commit()
+        """Erase the dialogue history of this conversation (as `wegwijs forget` does)."""
+        if self.dialogue_db:
+            erase_dialogue(self.dialogue_db, [int(sender_id)])
         else:
             self.tracker_store.store.pop(sender_id, None)

@@ -61,13 +61,12 @@ def _nearest(retriever: Retriever, texts: list[str]):
     return entries[entry_id], sum(scores[entry_id]) / len(texts)
 
 
-def group_unanswered(unanswered: list[Unanswered], embedder: Embedder, retriever: Retriever,
-                     threshold: float = DISTANCE_THRESHOLD, new_entry_below: float = NEW_ENTRY_BELOW) -> list[Group]:
+def group_unanswered(unanswered: list[Unanswered], embedder: Embedder, retriever: Retriever) -> list[Group]:
     """The unanswered messages in groups of similar meaning, largest first, numbered from 1."""
     if not unanswered:
         return []
     vectors = embedder.queries([item.text for item in unanswered])
-    labels = _labels(vectors, threshold)
+    labels = _labels(vectors, DISTANCE_THRESHOLD)
     groups = []
     for label in sorted(set(labels.tolist())):
         members = [i for i in np.flatnonzero(labels == label)]
@@ -85,9 +84,7 @@ def group_unanswered(unanswered: list[Unanswered], embedder: Embedder, retriever
             group.nearest_entry, group.nearest_topic = entry.id, entry.topic
             group.nearest_title = entry.texts["en"].title
             group.nearest_score = round(score, 3)
-        group.suggestion = (
-            "new entry" if group.nearest_score is None or group.nearest_score < new_entry_below
-            else f"add these questions to entry {group.nearest_entry}")
+        group.suggestion = "new entry" if group.new_entry else f"add these questions to entry {group.nearest_entry}"
         groups.append(group)
     groups.sort(key=lambda g: (-g.size, g.examples[0]))
     for number, group in enumerate(groups, 1):

@@ -53,16 +53,19 @@ async def work(inbox: Inbox, router: Router, stop: asyncio.Event, name: str) -> 
         inbox.finish(received, operations)
 
 
+async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait `seconds`, or less when `stop` is set meanwhile; whether it was."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
+    return stop.is_set()
+
+
 async def send_notices(router: Router, outbox: Outbox, stop: asyncio.Event,
                        every: float = NOTICE_CHECK_SECONDS) -> None:
     """Now and then, tell newcomers who wait for a volunteer (one worker does this)."""
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), every)
-        except asyncio.TimeoutError:
-            pass
-        if stop.is_set():
-            return
+    while not await stopped_within(stop, every):
         try:
             outbox.add(await router.desk.notices())
         except Exception:  # a failed round is logged; the next one tries again

@@ -20,6 +20,7 @@ from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import filters
 
 from bot.channels.telegram.attachments import describe_message, file_of, takes_caption
+from bot.channels.telegram.sending import seconds
 from bot.queues import DESK_LANE, NAME, Inbox, lane
 from bot.router.desk import COMMANDS as DESK_COMMANDS
 from bot.store import Store
@@ -116,7 +117,7 @@ class TelegramIntake:
                 updates = await bot.get_updates(offset=offset, timeout=POLL_TIMEOUT_SECONDS,
                                                 allowed_updates=Update.ALL_TYPES)
             except RetryAfter as error:
-                await asyncio.sleep(float(getattr(error.retry_after, "total_seconds", lambda: error.retry_after)()))
+                await asyncio.sleep(seconds(error.retry_after))
                 continue
             except (TimedOut, NetworkError) as error:
                 log.warning("getUpdates failed (%s); trying again", error)
