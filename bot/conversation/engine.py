@@ -26,6 +26,7 @@ from bot.conversation.language import (
     DEFAULT_LANGUAGE, LanguageDetector, answer_language, shared_vocabulary,
 )
 from bot.conversation.processor import InProcessActionsProcessor
+from bot.conversation.replies import Button, Reply
 from bot.conversation.safety import SafetyGate
 from bot.knowledge.entries import Entry
 from bot.conversation.training import latest_model
@@ -43,18 +44,6 @@ COMMANDS = {
 }
 FALLBACK_ACTIONS = {"utter_cannot_help", "utter_elsewhere", "utter_default",
                     "action_default_fallback"}
-
-
-@dataclass(frozen=True)
-class Button:
-    title: str
-    payload: str  # sent back as the message text when pressed
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    buttons: tuple[Button, ...] = ()
 
 
 @dataclass(frozen=True)

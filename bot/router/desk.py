@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 from bot.channels.whatsapp.window import window_closes
-from bot.conversation.engine import Engine, Reply
+from bot.conversation.replies import Reply
 from bot.desk import cards
 from bot.desk.patience import notices_due
 from bot.router.operations import (
@@ -20,6 +21,9 @@ from bot.router.operations import (
     send_to_newcomer,
 )
 from bot.store import Conversation, Handover
+
+if TYPE_CHECKING:  # the engine (Rasa, TensorFlow) is loaded in the worker processes only
+    from bot.conversation.engine import Engine
 
 log = logging.getLogger(__name__)
 CARD_MESSAGES = 6  # recent messages quoted on a handover card

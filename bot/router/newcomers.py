@@ -11,14 +11,17 @@ Every message is stored, including those the flood guard holds back.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 import re
 
-from bot.conversation.engine import Engine
 from bot.queues import LAST_FOR_LANE, NAME
 from bot.router import flood
 from bot.router.desk import Desk
 from bot.router.operations import Operation, answer_button, delete_topic, send_to_newcomer
 from bot.store import Conversation, Handover
+
+if TYPE_CHECKING:  # the engine (Rasa, TensorFlow) is loaded in the worker processes only
+    from bot.conversation.engine import Engine
 
 log = logging.getLogger(__name__)
 BOT_MENTION = re.compile(r"^(/\w+)@\w+")  # "/start@wegwijs_bot" -> "/start"

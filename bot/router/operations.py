@@ -12,7 +12,7 @@ request are still delivered after the conversation is gone.
 
 from __future__ import annotations
 
-from bot.conversation.engine import Reply
+from bot.conversation.replies import Reply
 from bot.queues import DESK_LANE, lane
 from bot.store import Conversation
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
-from bot.conversation.engine import Engine
 from bot.queues import Inbox, Outbox, Received
 from bot.router.desk import Desk
 from bot.router.newcomers import Newcomers
 from bot.router.operations import Operation
+
+if TYPE_CHECKING:  # the engine (Rasa, TensorFlow) is loaded in the worker processes only
+    from bot.conversation.engine import Engine
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 0.01  # how long a worker waits before looking at an empty inbox again
