@@ -17,7 +17,9 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.entries import Entry, normalise
 from bot.knowledge.index import VectorIndex
 
-LEXICAL_WEIGHT = 0.2
+# Chosen on the development sets' knowledge questions (top-1 right topic, EN / NL / others):
+# 0.2: 97.3 / 97.2 / 95.5, 0.3: 97.9 / 97.5 / 95.8, 0.4: 98.9 / 97.7 / 96.5.
+LEXICAL_WEIGHT = 0.4
 MAX_QUERY_CHARS = 1000  # the model reads at most 512 tokens; longer text only costs time
 
 
