@@ -6,7 +6,7 @@ import pytest
 
 from bot.knowledge.base import load_knowledge
 from bot.knowledge.index import EmbeddingStore
-from bot.knowledge.retrieval import Retriever
+from bot.knowledge.retrieval import LEXICAL_WEIGHT, Retriever
 from tests.knowledge_fixtures import copy_shipped
 
 ENTRIES = ["gp-register", "school-cil", "dutch-taalhuis"]
@@ -59,7 +59,7 @@ def test_retrieval_ranks_the_right_entry_first(folder, tmp_path, embedder, quest
     hits = Retriever(knowledge, store.load(), embedder).search(question, limit=3)
     assert hits[0].entry.id == expected
     assert hits[0].score > hits[1].score
-    assert hits[0].score == pytest.approx(hits[0].dense + 0.2 * hits[0].lexical)
+    assert hits[0].score == pytest.approx(hits[0].dense + LEXICAL_WEIGHT * hits[0].lexical)
 
 
 def test_a_very_long_question_is_searched_without_error(folder, tmp_path, embedder):
