@@ -10,6 +10,9 @@ our `action_*` names happens here instead of at an endpoint.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +34,8 @@ def sqlite_tracker_store(path: Path) -> SQLTrackerStore:
     one kept connection (SQLAlchemy otherwise opens one per session). Profiled: synced commits
     were a fifth of the time per message. A commit still survives the process being killed; a
     power cut may lose the last turns' dialogue state (not messages: those are in the inbox)."""
-    store = SQLTrackerStore(domain=None, dialect="sqlite", db=str(path))
+    with _held(path.with_name(f"{path.name}.lock")):
+        store = SQLTrackerStore(domain=None, dialect="sqlite", db=str(path))
     path.chmod(0o600)
     store.engine.dispose()
     store.engine = sqlalchemy.create_engine(store.engine.url, poolclass=sqlalchemy.pool.QueuePool,
@@ -45,6 +49,18 @@ def sqlite_tracker_store(path: Path) -> SQLTrackerStore:
         connection.execute("pragma secure_delete = on")
 
     return store
+
+
+@contextlib.contextmanager
+def _held(lock_file: Path):
+    """An exclusive lock on `lock_file`: workers starting together would otherwise both create
+    the tracker store's tables, and Rasa logs the loser's attempt as an error."""
+    descriptor = os.open(lock_file, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 class InProcessActionsProcessor(MessageProcessor):
