@@ -23,6 +23,16 @@ def folder(tmp_path):
     return copy_shipped(tmp_path / "kb", ENTRIES)
 
 
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory, embedder):
+    """One index of the three entries for the search tests (embedding them takes seconds)."""
+    folder = copy_shipped(tmp_path_factory.mktemp("kb"), ENTRIES)
+    knowledge = load_knowledge(folder).knowledge
+    store = EmbeddingStore(folder / "index.db", embedder, "e5")
+    store.sync(knowledge)
+    return Retriever(knowledge, store.load(), embedder)
+
+
 def test_only_the_changed_entry_is_re_embedded(folder, tmp_path, embedder):
     store = EmbeddingStore(tmp_path / "index.db", embedder, "e5")
     first = store.sync(load_knowledge(folder).knowledge)
@@ -52,19 +62,13 @@ def test_a_new_model_name_re_embeds_everything(folder, tmp_path, embedder):
     ("taalhuis", "dutch-taalhuis"),                   # one word
     ("मुझे डच भाषा सीखनी है", "dutch-taalhuis"),         # Hindi
 ])
-def test_retrieval_ranks_the_right_entry_first(folder, tmp_path, embedder, question, expected):
-    knowledge = load_knowledge(folder).knowledge
-    store = EmbeddingStore(tmp_path / "index.db", embedder, "e5")
-    store.sync(knowledge)
-    hits = Retriever(knowledge, store.load(), embedder).search(question, limit=3)
+def test_retrieval_ranks_the_right_entry_first(retriever, question, expected):
+    hits = retriever.search(question, limit=3)
     assert hits[0].entry.id == expected
     assert hits[0].score > hits[1].score
     assert hits[0].score == pytest.approx(hits[0].dense + LEXICAL_WEIGHT * hits[0].lexical)
 
 
-def test_a_very_long_question_is_searched_without_error(folder, tmp_path, embedder):
-    knowledge = load_knowledge(folder).knowledge
-    store = EmbeddingStore(tmp_path / "index.db", embedder, "e5")
-    store.sync(knowledge)
-    hits = Retriever(knowledge, store.load(), embedder).search("huisarts " * 2000)
+def test_a_very_long_question_is_searched_without_error(retriever):
+    hits = retriever.search("huisarts " * 2000)
     assert hits[0].entry.id == "gp-register"
