@@ -37,10 +37,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlencode, urlsplit
 
-from bot.bench.fake_telegram import QuietServer
+from bot.bench.fake_telegram import LocalServer
 
 DEFAULT_TOKEN = "EAAG-TEST-ACCESS-TOKEN"
 PHONE_NUMBER_ID = "106540352242922"
@@ -133,23 +133,18 @@ class FakeGraphApi:
         self._failures: list[GraphError] = []
         self._sent: dict[str, list[Call]] = {}  # message sends, by wa_id
         self._media_ids = itertools.count(1_037_543_291_543_001)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LocalServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FakeGraphApi:
-        self._server = QuietServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-graph-api", daemon=True)
-        self._thread.start()
+        self._http = LocalServer(_handler_for(self), "fake-graph-api")
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = None
+        if self._http:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> FakeGraphApi:
         return self.start()
@@ -159,7 +154,7 @@ class FakeGraphApi:
 
     @property
     def root(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._http.root
 
     # -- test side -------------------------------------------------------------------------------
 

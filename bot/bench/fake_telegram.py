@@ -123,26 +123,21 @@ class FakeBotApi:
         self._message_ids: dict[int, itertools.count] = {}
         self._topic_ids = itertools.count(100)
         self._stopped = False
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: LocalServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> FakeBotApi:
-        self._server = QuietServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-bot-api", daemon=True)
-        self._thread.start()
+        self._http = LocalServer(_handler_for(self), "fake-bot-api")
         return self
 
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()  # ends long polls
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = None
+        if self._http:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> FakeBotApi:
         return self.start()
@@ -152,11 +147,11 @@ class FakeBotApi:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
+        return f"{self._http.root}/bot"
 
     @property
     def base_file_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/file/bot"
+        return f"{self._http.root}/file/bot"
 
     # -- test side -------------------------------------------------------------------------------
 
@@ -411,12 +406,30 @@ def _parse_multipart(content_type: str, body: bytes) -> dict:
     return params
 
 
-class QuietServer(ThreadingHTTPServer):
+class _QuietServer(ThreadingHTTPServer):
     """Says nothing when a client drops its connection (a bot killed in the middle of a request)."""
 
     def handle_error(self, request, client_address) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
+
+
+class LocalServer:
+    """A fake's HTTP server: a free port of 127.0.0.1, served from a thread of its own."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], name: str):
+        self._server = _QuietServer(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
 
 
 def _handler_for(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
