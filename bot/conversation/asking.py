@@ -5,9 +5,9 @@ Newcomers often tell their story before their question. Whether a question is ab
 abroad is read from the asking part only: the nurse from Lagos asks about work here. (The
 search itself reads the whole message: on the 151 messages of several sentences the
 development sets had when it was measured, the best entry had the right topic for 144
-searched whole, 129 searched by the asking part alone.) The asking sentence is the last one ending in a question mark, else
-the last one; when it is short ("what should we do?") the sentence before it gives it its
-subject.
+searched whole, 129 searched by the asking part alone.) The asking sentence is the last one
+ending in a question mark, else the last one; when it is short ("what should we do?") the
+sentence before it gives it its subject.
 """
 
 from __future__ import annotations

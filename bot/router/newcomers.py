@@ -11,8 +11,8 @@ Every message is stored, including those the flood guard holds back.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 import re
+from typing import TYPE_CHECKING
 
 from bot.queues import LAST_FOR_LANE, NAME
 from bot.router import flood
