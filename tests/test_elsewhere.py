@@ -44,6 +44,8 @@ def test_a_question_about_a_place_abroad_names_it(text, place):
     "in nice weather the taalcafé meets outside, right?",
     "My kids went to school in Toronto, how do they start school here?",  # asks about here
     "мы жили в Москве, как найти врача здесь?",
+    "jak wymienić polskie prawo jazdy na holenderskie",  # the Polish licence, not Poland
+    "ce se intampla daca nu am asigurare medicala",  # Romanian "dacă" (if), not Dhaka
 ])
 def test_origin_home_and_lookalikes_are_not_places_abroad(text):
     assert place_abroad(text) is None

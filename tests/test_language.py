@@ -24,6 +24,8 @@ def test_words_of_both_languages_come_from_the_knowledge_base():
     ("मुझे डॉक्टर चाहिए", "hi"),
     ("Wo finde ich einen Hausarzt?", "de"),
     ("我需要看医生", "zh"),
+    ("hol tanulhatok hollandul olcsón", "hu"),
+    ("tôi muốn học tiếng hà lan, học ở đâu", "vi"),
 ])
 def test_detects_the_language_of_the_message(detector, text, lang):
     assert detector.detect(text) == lang

@@ -42,7 +42,10 @@ EVERYDAY_WORDS = {"jersey", "guernsey", "center", "resolute", "oral", "nome", "r
                   # GeoNames city names: Dutch "van", Spanish "nada", "mesa", Portuguese "perto",
                   # "gente", Turkish "sana" (Sanaa), Indonesian "kita"
                   "van", "nada", "mesa", "perto", "gente", "sana", "kita", "vereniging", "reading",
-                  "nice"}
+                  "nice",
+                  # Dhaka in Romanian and Portuguese is Romanian "dacă" (if); "polska" is also
+                  # the Polish adjective (Polish), and its stem matched "polskie prawo jazdy"
+                  "daca", "polska"}
 HOME_WORDS = {"amstelveen", "amsterdam", "holland", "hollanda", "dutch", "nederlands", "nederlandse",
               # "here": "my kids went to school in Toronto, how do they start school here?"
               "here", "hier", "ici", "aquí", "aqui", "здесь", "тут", "tutaj", "burada", "yahan",

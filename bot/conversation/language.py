@@ -26,7 +26,8 @@ DETECTABLE = (
     Language.UKRAINIAN, Language.RUSSIAN, Language.ARABIC, Language.HINDI, Language.CHINESE,
     Language.JAPANESE, Language.KOREAN, Language.PERSIAN, Language.ROMANIAN,
     Language.BULGARIAN, Language.GREEK, Language.HEBREW, Language.INDONESIAN, Language.TAMIL,
-    Language.TELUGU, Language.BENGALI, Language.URDU,
+    Language.TELUGU, Language.BENGALI, Language.URDU, Language.HUNGARIAN, Language.VIETNAMESE,
+    Language.THAI,
 )
 
 
