@@ -8,7 +8,7 @@ import pytest
 
 from bot.conversation.actions import match_for
 from bot.conversation.asking import asking_part
-from bot.conversation.decision import FEATURES, LearnedDecision, choose, load_decision
+from bot.conversation.decision import FEATURES, Evidence, LearnedDecision, choose, load_decision
 from bot.conversation.decision_training import THRESHOLDS, fit, gather, label
 from bot.conversation.dialogue_examples import DialogueExamples
 from bot.knowledge.retrieval import Hit
@@ -110,7 +110,8 @@ def test_labels_follow_what_the_search_found(retriever):
     assert label({"entry": ["school-leerplicht"]}, hits, topics) == "clarify"  # a runner-up's topic
     assert label({"entry": ["work-werkplein"]}, hits, topics) == "decline"  # not among the closest
     assert label({"expect": "handover"}, hits, topics) == "handover"
-    assert label({"entry": ["crisis-113"]}, hits + _hits(retriever, ("crisis-113", 0.8)), topics) == "safety"
+    assert label({"entry": ["crisis-113"]}, _hits(retriever, ("crisis-113", 0.9)) + hits, topics) == "answer"
+    assert label({"entry": ["crisis-113"]}, hits + _hits(retriever, ("crisis-113", 0.8)), topics) == "decline"
     assert label({"expect": "smalltalk"}, hits, topics) is None
 
 
@@ -138,6 +139,15 @@ def test_a_safety_entry_is_never_a_clarifying_question(retriever):
     hits = _hits(retriever, ("urgent-huisartsenpost", 0.93), ("gp-passant", 0.93), ("school-cil", 0.9))
     assert [match_for(decision, hits)[0] for decision in ("clarify", "decline", "handover")] == [
         "safety", "none", "handover"]
+
+
+def test_the_classifiers_safety_call_needs_a_close_safety_entry_among_the_three_closest(retriever):
+    def heard(*scored):
+        return Evidence("", _hits(retriever, *scored), "safety", 0.9, "en", {}).heard_safety
+
+    assert heard(("gp-passant", 0.93), ("urgent-huisartsenpost", 0.9), ("school-cil", 0.88))
+    assert not heard(("gp-passant", 0.93), ("urgent-huisartsenpost", 0.84), ("school-cil", 0.83))
+    assert not heard(("gp-passant", 0.93), ("school-cil", 0.92), ("gp-costs", 0.91), ("crisis-113", 0.9))
 
 
 def test_a_safety_decision_takes_the_closest_safety_entry(retriever):

@@ -9,9 +9,9 @@ on cross-validated predictions, so on messages it was not fitted on.
 
 Safety is not left to a learned threshold (DESIGN.md, principle 4): the safety gate
 (bot/conversation/safety.py) comes first, and when the intent classifier calls a message
-safety and a safety entry is among the three closest, that entry answers (`heard_safety`),
-whatever the regression says. Only what both miss can still get the safety answer here, from
-the regression's own safety class.
+safety and a safety entry is among the three closest and close enough, that entry answers
+(`heard_safety`), whatever the regression says. What both miss can still get the safety answer here: when the
+regression answers and the best entry is a safety entry.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ from bot.knowledge.retrieval import Hit, Retriever
 
 DECISIONS = ("answer", "safety", "clarify", "decline", "handover")
 SEARCH_DEPTH = 10  # entries ranked per message: enough to find the best one of another topic
+# The dense similarity a safety entry needs for the classifier's safety call to count. On the
+# development sets the safety messages that only this call caught reached their entry at
+# 0.871 or more; below 0.865 the call went to "weather in london this weekend" and a question
+# about mobile providers.
+HEARD_SAFETY_SIMILARITY = 0.865
 DIALOGUE_GROUPS = {  # closest example of nlu/ per group of intents
     "out_of_scope": ("out_of_scope",),
     "person": ("request_human",),
@@ -76,10 +81,11 @@ class Evidence:
 
     @property
     def heard_safety(self) -> bool:
-        """The classifier called it safety, and a safety entry is among the three closest (with
-        none among them, it is an ordinary question: DIET once gave a freelancer asking for
-        support the crisis line)."""
-        return self.intent == "safety" and any(hit.entry.is_safety for hit in self.hits[:3])
+        """The classifier called it safety, and a safety entry is among the three closest and
+        close enough (with none, it is an ordinary question: DIET once gave a freelancer asking
+        for support the crisis line)."""
+        return self.intent == "safety" and any(hit.entry.is_safety and hit.dense >= HEARD_SAFETY_SIMILARITY
+                                               for hit in self.hits[:3])
 
     def features(self) -> np.ndarray:
         best = self.best

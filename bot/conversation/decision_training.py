@@ -5,10 +5,12 @@ locked set (tests/data/locked_questions.yaml) is never read here. Each message g
 the same understanding as in a conversation (Rasa's NLU, the search over the knowledge
 base); its label says what would have been right, given what the search found:
 
-- a safety message: `safety` when a safety entry of a right topic is among the ranked ones;
 - a knowledge question: `answer` when the best entry has a right topic; `clarify` when only a
   runner-up has and the two closest are about different things (else a clarifying question
-  is not asked); `decline` otherwise (a wrong answer is worse);
+  is not asked); `decline` otherwise (a wrong answer is worse). A safety message that gets
+  this far is labelled the same way: answering a safety entry gives its safety answer. (A
+  class of its own had three examples in the development sets, and gave a question about a
+  hairdresser the crisis line.)
 - out of scope: `decline`; a request for a person: `handover`.
 
 Messages that the safety gate or the classifier's safety call answer, that Rasa routes
@@ -39,7 +41,6 @@ from bot.conversation.decision import DECISIONS, Evidence, LearnedDecision, choo
 from bot.conversation.dialogue_examples import DialogueExamples
 from bot.conversation.elsewhere import place_asked_about
 from bot.evaluation import load_questions
-from bot.knowledge.topics import SAFETY_TOPICS
 from bot.settings import PROJECT_ROOT
 from bot.store import Store
 
@@ -117,8 +118,6 @@ def label(question: dict, hits: tuple, topics: dict[str, str]) -> str | None:
     """What would have been right for this message, given the ranked entries."""
     if "entry" in question:
         expected = {topics[entry_id] for entry_id in question["entry"] if entry_id in topics}
-        if expected <= SAFETY_TOPICS:
-            return "safety" if any(hit.entry.topic in expected for hit in hits) else "decline"
         if hits[0].entry.topic in expected:
             return "answer"
         right_below = any(hit.entry.topic in expected for hit in hits[1:3])
