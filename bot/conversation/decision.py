@@ -10,8 +10,8 @@ on cross-validated predictions, so on messages it was not fitted on.
 Safety is not left to a learned threshold (DESIGN.md, principle 4): the safety gate
 (bot/conversation/safety.py) comes first, and when the intent classifier calls a message
 safety and a safety entry is among the three closest and close enough, that entry answers
-(`heard_safety`), whatever the regression says. What both miss can still get the safety answer here: when the
-regression answers and the best entry is a safety entry.
+(`heard_safety`), whatever the regression says. What both miss can still get the safety
+answer here: when the regression answers and the best entry is a safety entry.
 """
 
 from __future__ import annotations

@@ -183,6 +183,6 @@ def _decisions(classes, probabilities: np.ndarray, threshold: float) -> list[str
 
 def _outcomes(classes, probabilities, y, threshold) -> dict[str, float]:
     made = np.array(_decisions(classes, probabilities, threshold))
-    wrong = np.isin(made, ["answer", "safety"]) & (made != y)
+    wrong = (made == "answer") & (y != "answer")
     return {"right": float(np.mean(made == y)), "wrong answers": float(np.mean(wrong)),
             "answer threshold": float(threshold)}
