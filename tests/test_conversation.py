@@ -203,6 +203,16 @@ async def test_where_the_newcomer_comes_from_or_a_local_event_is_not_abroad(engi
     assert (turn.action, turn.topic) == ("answer", topic)
 
 
+@pytest.mark.parametrize("text", [
+    "Paano ako makakahanap ng doktor dito sa Amstelveen?",  # Tagalog: a house matched "... sa Amstelveen?"
+    "在阿姆斯特尔芬怎么找家庭医生？",
+    "จะหาหมอประจำครอบครัวในอัมสเตลเวนได้อย่างไร",
+])
+async def test_a_short_question_naming_the_city_is_answered_by_its_subject(engine, request, text):
+    turn = await newcomer(engine, request).say(text)
+    assert (turn.action, turn.topic) == ("answer", "gp")
+
+
 async def test_a_long_message_with_context_is_answered_from_its_question(engine, request):
     turn = await newcomer(engine, request).say(
         "Hi there. We moved to Amstelveen two weeks ago from Chennai with our two kids, aged 6 "

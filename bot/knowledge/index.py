@@ -16,6 +16,7 @@ import numpy as np
 import sqlite_utils
 
 from bot.embedding import Embedder
+from bot.knowledge.city_name import without_city_name
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.entries import Entry
 
@@ -29,7 +30,7 @@ class EntryTexts:
     entry_id: str
     lang: str
     passages: tuple[str, ...]  # title + answer, embedded as e5 passages
-    questions: tuple[str, ...]  # example questions, embedded as e5 queries (symmetric match)
+    questions: tuple[str, ...]  # example questions without the city's name, embedded as e5 queries
 
     def content_hash(self, model: str) -> str:
         payload = json.dumps([model, self.passages, self.questions], ensure_ascii=False)
@@ -41,7 +42,8 @@ def entry_texts(entry: Entry) -> list[EntryTexts]:
     for lang, questions in entry.questions_by_language().items():
         local = entry.texts.get(lang)
         passages = (f"{local.title}. {local.answer}",) if local else ()
-        texts.append(EntryTexts(entry.id, lang, passages, tuple(questions)))
+        questions = tuple(without_city_name(question) for question in questions)
+        texts.append(EntryTexts(entry.id, lang, passages, questions))
     return texts
 
 

@@ -14,6 +14,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.embedding import Embedder
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.city_name import without_city_name
 from bot.knowledge.entries import Entry, normalise
 from bot.knowledge.index import VectorIndex
 
@@ -59,10 +60,11 @@ class Retriever:
         return list(self._ranked(question[:MAX_QUERY_CHARS])[:limit])
 
     def _rank_text(self, text: str) -> tuple[Hit, ...]:
-        return tuple(self.rank(self.embedder.query(text), text))
+        return tuple(self.rank(self.embedder.query(without_city_name(text)), text))
 
     def rank(self, query_vector: np.ndarray, text: str) -> list[Hit]:
-        """Score every entry, for a question already embedded (`query_vector`)."""
+        """Score every entry, for a question already embedded (`query_vector`, without the
+        city's name: see city_name.py)."""
         row_scores = self._vectors @ query_vector
         dense = np.full(len(self.entries), -1.0, dtype=np.float32)
         np.maximum.at(dense, self._row_entry, row_scores)
