@@ -69,7 +69,7 @@ def test_yaml_syntax_error_points_at_the_line(tmp_path, monkeypatch):
     text = VALID_ENTRY.replace("test-gp", "other").replace(
         "  title: Registering with a GP", "  title: Registering: with a GP: now")
     result = broken(tmp_path, monkeypatch, text)
-    assert "entries/broken.yaml:12: error: the file cannot be read here (mapping values are not allowed here)" in result.output
+    assert "entries/broken.yaml:12: error: the file cannot be read here (mapping values are not allowed in this context)" in result.output
     assert result.exit_code == 1
 
 

@@ -30,9 +30,14 @@ class YamlSyntaxError(Exception):
         self.message = message
 
 
+# libyaml's parser (PyYAML's C extension) reads the knowledge base about five times faster:
+# every worker and test that opens the knowledge base reads all of it.
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_located(text: str) -> Located:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         problem = getattr(error, "problem", None) or str(error)
