@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from bot.logging_setup import hide_library_deprecations
 from bot.settings import Settings, SettingsError
 
 
@@ -13,6 +14,7 @@ from bot.settings import Settings, SettingsError
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Wegwijs: the assistant for international newcomers in Amstelveen."""
+    hide_library_deprecations()  # every command imports libraries that raise some
     try:
         ctx.obj = Settings.from_env()
     except SettingsError as error:

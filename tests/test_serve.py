@@ -154,4 +154,5 @@ def test_serve_without_a_token_is_the_console_chat(data_dir):
                             capture_output=True, text=True, timeout=STARTUP_SECONDS)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "starting the console chat" in result.stderr
+    assert "Warning" not in result.stderr  # no library deprecation notices at start-up
     assert "Taalhuis" in result.stdout

@@ -37,13 +37,14 @@ def _die_with_parent() -> None:
 def _run(settings: Settings, name: str, send_notices_too: bool, ready: Connection) -> None:
     """A worker process: open the engine, say so, work until SIGTERM."""
     _die_with_parent()
-    from bot.conversation.engine import Engine
     from bot.logging_setup import configure_logging
+
+    configure_logging(settings.log_level)  # before the imports: they raise library deprecations
+    from bot.conversation.engine import Engine
     from bot.queues import Inbox, Outbox
     from bot.router.router import Router, send_notices, work
     from bot.store import Store
 
-    configure_logging(settings.log_level)
     try:
         store = Store(settings.store_file)
         router = Router(Engine.open(settings, store), settings.handover_patience)
