@@ -32,6 +32,7 @@ def gate(knowledge):
     ("自転車を盗まれました。警察に届けたい", "emergency-police-non-urgent"),  # a stem: any verb ending
     ("街上有人在打人，有人受伤很严重", "emergency-112"),  # violence and a serious injury
     ("mijn buurman is zwaar gewond na een val van de trap", "emergency-112"),
+    ("gdzie zglosic kradziez roweru", "emergency-police-non-urgent"),  # "zgłosić" without ł
 ])
 def test_a_trigger_phrase_anywhere_in_the_message_matches(gate, text, entry):
     match = gate.check(text, [])

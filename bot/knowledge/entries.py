@@ -54,9 +54,15 @@ class Entry:
         return questions
 
 
+# Letters that Unicode does not decompose into a base letter and an accent, as newcomers
+# type them on a keyboard without them: Polish "zgłosić kradzież" is typed "zglosic kradziez".
+UNDECOMPOSED = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "ı": "i", "ħ": "h", "ŧ": "t",
+                              "ß": "ss", "æ": "ae", "œ": "oe"})
+
+
 def normalise(text: str) -> str:
     """Lower case without accents, for matching triggers whatever the keyboard."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(UNDECOMPOSED))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
