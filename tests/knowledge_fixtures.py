@@ -52,10 +52,27 @@ def write_folder(folder: Path, entries: dict[str, str], desk_hours: str = DESK_H
     return folder
 
 
-def copy_shipped(folder: Path, entry_ids: list[str]) -> Path:
-    """A copy of the shipped desk hours and the given shipped entries."""
+def copy_shipped(folder: Path, entry_ids: list[str], other_languages: bool = True) -> Path:
+    """A copy of the shipped desk hours and the given shipped entries; without their example
+    questions in other languages than English and Dutch if `other_languages` is false (about
+    150 per entry: embedding them takes seconds that a test of the index's bookkeeping need not)."""
     (folder / "entries").mkdir(parents=True)
     shutil.copy(SHIPPED / "desk-hours.yaml", folder / "desk-hours.yaml")
     for entry_id in entry_ids:
-        shutil.copy(SHIPPED / "entries" / f"{entry_id}.yaml", folder / "entries")
+        text = (SHIPPED / "entries" / f"{entry_id}.yaml").read_text()
+        (folder / "entries" / f"{entry_id}.yaml").write_text(
+            text if other_languages else _without_block(text, "other_questions:"))
     return folder
+
+
+def _without_block(text: str, key: str) -> str:
+    """`text` without the top-level YAML block that starts with `key`."""
+    kept, inside = [], False
+    for line in text.split("\n"):
+        if line.startswith(key):
+            inside = True
+        elif inside and line and not line.startswith((" ", "#")):
+            inside = False
+        if not inside:
+            kept.append(line)
+    return "\n".join(kept)

@@ -24,7 +24,7 @@ def wait_for(condition) -> bool:
 
 @pytest.fixture
 def live(tmp_path, embedder):
-    folder = copy_shipped(tmp_path / "kb", ["gp-register", "school-cil"])
+    folder = copy_shipped(tmp_path / "kb", ["gp-register", "school-cil"], other_languages=False)
     store = EmbeddingStore(tmp_path / "index.db", embedder, "e5")
     knowledge = LiveKnowledge(folder, store, embedder, interval=0.2).start()
     yield folder, knowledge
