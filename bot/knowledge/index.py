@@ -16,8 +16,8 @@ import numpy as np
 import sqlite_utils
 
 from bot.embedding import Embedder
-from bot.knowledge.city_name import without_city_name
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.city_name import without_city_name
 from bot.knowledge.entries import Entry
 
 TABLE = "entry_vectors"
@@ -30,7 +30,7 @@ class EntryTexts:
     entry_id: str
     lang: str
     passages: tuple[str, ...]  # title + answer, embedded as e5 passages
-    questions: tuple[str, ...]  # example questions without the city's name, embedded as e5 queries
+    questions: tuple[str, ...]  # example questions less the city's name, embedded as e5 queries
 
     def content_hash(self, model: str) -> str:
         payload = json.dumps([model, self.passages, self.questions], ensure_ascii=False)
