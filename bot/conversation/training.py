@@ -100,11 +100,11 @@ def latest_model(settings: Settings) -> Path:
 
 
 def _rasa(*args: str, capture: bool) -> subprocess.CompletedProcess:
-    """Run the `rasa` command of this environment, in the project folder.
+    """Run Rasa's command line in this environment, in the project folder.
 
     Not captured, its progress (a minute or two of training) goes to our stderr.
     """
-    command = [str(Path(sys.executable).with_name("rasa")), *args]
+    command = [sys.executable, "-m", "bot.conversation.rasa_command", *args]
     output = {"capture_output": True} if capture else {"stdout": sys.stderr}
     return subprocess.run(command, cwd=PROJECT_ROOT, text=True, **output)
 
