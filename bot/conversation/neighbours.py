@@ -27,6 +27,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.conversation.featurizer import MultilingualSentenceFeaturizer
+from bot.embedding import GroupedVectors
 
 # e5 similarities (multilingual-e5-small, query prompt), calibrated on
 # tests/data/eval_questions.yaml: paraphrases and translations of a training example mostly
@@ -63,25 +64,15 @@ class NearestExampleClassifier(IntentClassifier, GraphComponent):
         self.config = config
         self._storage = model_storage
         self._resource = resource
-        self._set_examples(vectors, intents)
-
-    def _set_examples(self, vectors: np.ndarray | None, intents: np.ndarray | None) -> None:
-        """Keep the examples grouped by intent, so that a message's closest example of each
-        intent is one matrix product and one `reduceat` (the bench's tail grew with a mask
-        per intent over 10,000 examples)."""
-        if intents is None:
-            self.vectors = self.intents = self._names = self._starts = None
-            return
-        order = np.argsort(intents, kind="stable")
-        self.vectors, self.intents = vectors[order], intents[order]
-        self._names, self._starts = np.unique(self.intents, return_index=True)
+        self.examples = None if vectors is None else GroupedVectors(vectors, intents)
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT) and _vector(m) is not None]
-        self._set_examples(np.vstack([_vector(m) for m in examples]).astype(np.float32),
-                           np.array([m.get(INTENT) for m in examples]))
+        vectors = np.vstack([_vector(m) for m in examples]).astype(np.float32)
+        intents = np.array([m.get(INTENT) for m in examples])
+        self.examples = GroupedVectors(vectors, intents)
         with self._storage.write_to(self._resource) as folder:
-            np.savez(folder / VECTORS_FILE, vectors=self.vectors, intents=self.intents)
+            np.savez(folder / VECTORS_FILE, vectors=vectors, intents=intents)
         return self._resource
 
     @classmethod
@@ -94,7 +85,7 @@ class NearestExampleClassifier(IntentClassifier, GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             vector = _vector(message)
-            if vector is None or self.vectors is None:
+            if vector is None or self.examples is None:
                 continue
             diet = message.get(INTENT) or {}
             chosen = diet.get(INTENT_NAME_KEY)
@@ -113,8 +104,7 @@ class NearestExampleClassifier(IntentClassifier, GraphComponent):
 
     def nearest(self, vector: np.ndarray) -> dict[str, float]:
         """The similarity of each intent's closest example to `vector`."""
-        closest = np.maximum.reduceat(self.vectors @ vector, self._starts)
-        return dict(zip(self._names.tolist(), closest.tolist()))
+        return dict(zip(self.examples.labels.tolist(), self.examples.closest(vector).tolist()))
 
 
 def _vector(message: Message) -> np.ndarray | None:

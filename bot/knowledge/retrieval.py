@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from bot.embedding import Embedder
+from bot.embedding import Embedder, GroupedVectors
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.city_name import without_city_name
 from bot.knowledge.entries import Entry, normalise
@@ -48,8 +48,9 @@ class Retriever:
         self.embedder = embedder
         self.entries = list(knowledge.entries)
         position = {entry.id: i for i, entry in enumerate(self.entries)}
-        self._row_entry = np.array([position[entry_id] for entry_id in index.entry_ids])
-        self._vectors = index.vectors
+        # Each row of the index belongs to an entry: grouped by the entry's position.
+        self._rows = GroupedVectors(index.vectors,
+                                    np.array([position[entry_id] for entry_id in index.entry_ids]))
         self._ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
         self._documents = self._ngrams.fit_transform([_lexical_document(e) for e in self.entries])
         # The safety gate and the knowledge search rank the same message in one turn.
@@ -65,9 +66,8 @@ class Retriever:
     def rank(self, query_vector: np.ndarray, text: str) -> list[Hit]:
         """Score every entry, for a question already embedded (`query_vector`, without the
         city's name: see city_name.py)."""
-        row_scores = self._vectors @ query_vector
         dense = np.full(len(self.entries), -1.0, dtype=np.float32)
-        np.maximum.at(dense, self._row_entry, row_scores)
+        dense[self._rows.labels] = self._rows.closest(query_vector)
         lexical = (self._documents @ self._ngrams.transform([normalise(text)]).T).toarray().ravel()
         total = dense + LEXICAL_WEIGHT * lexical
         order = np.argsort(-total)
