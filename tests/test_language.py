@@ -26,6 +26,10 @@ def test_words_of_both_languages_come_from_the_knowledge_base():
     ("我需要看医生", "zh"),
     ("hol tanulhatok hollandul olcsón", "hu"),
     ("tôi muốn học tiếng hà lan, học ở đâu", "vi"),
+    # less common languages, asked about when the common ones cannot tell
+    ("Kur var apmainīt savu autovadītāja apliecību?", "lv"),
+    ("Nawezaje kupata daktari wa familia?", "sw"),
+    ("ਮੈਨੂੰ ਡਾਕਟਰ ਦੀ ਲੋੜ ਹੈ", "pa"),
 ])
 def test_detects_the_language_of_the_message(detector, text, lang):
     assert detector.detect(text) == lang
