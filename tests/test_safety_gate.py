@@ -33,6 +33,10 @@ def gate(knowledge):
     ("街上有人在打人，有人受伤很严重", "emergency-112"),  # violence and a serious injury
     ("mijn buurman is zwaar gewond na een val van de trap", "emergency-112"),
     ("gdzie zglosic kradziez roweru", "emergency-police-non-urgent"),  # "zgłosić" without ł
+    ("I'm at the bridge and I'm thinking of jumping", "crisis-113"),
+    ("someone stole my wallet on the tram, where do I report it", "emergency-police-non-urgent"),
+    ("Kuna mtu anavunja mlango wa jirani sasa hivi!", "emergency-112"),  # Swahili
+    ("ลูกชายไข้สูงมากตอนกลางคืน หมอปิดแล้ว", "urgent-huisartsenpost"),  # Thai: no spaces between words
 ])
 def test_a_trigger_phrase_anywhere_in_the_message_matches(gate, text, entry):
     match = gate.check(text, [])

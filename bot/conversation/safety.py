@@ -25,9 +25,14 @@ from bot.knowledge.retrieval import Hit
 SAFETY_SIMILARITY = 0.89
 
 
+# Scripts written without spaces between words (Thai, Lao, Myanmar, Khmer, Japanese kana,
+# Chinese): their triggers match anywhere, a word boundary would rarely be there.
+UNSPACED_SCRIPTS = (("\u0e00", "\u0eff"), ("\u1000", "\u109f"), ("\u1780", "\u17ff"),
+                    ("\u3040", "\u30ff"), ("\u3400", "\u9fff"))
+
+
 def _has_word_boundaries(phrase: str) -> bool:
-    """Chinese and Japanese are written without spaces: match their triggers anywhere."""
-    return not any("\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" for ch in phrase)
+    return not any(low <= ch <= high for ch in phrase for low, high in UNSPACED_SCRIPTS)
 
 
 def _triggers_pattern(entry: Entry) -> re.Pattern:
