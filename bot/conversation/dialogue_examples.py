@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from bot.conversation.training import dialogue_examples
-from bot.embedding import Embedder
+from bot.embedding import Embedder, GroupedVectors
 
 
 class DialogueExamples:
     def __init__(self, embedder: Embedder, vectors: np.ndarray, intents: list[str]):
         self.embedder = embedder
-        self.vectors = vectors
-        self.intents = np.array(intents)
+        self.examples = GroupedVectors(vectors, np.array(intents))
 
     @classmethod
     @functools.cache
@@ -49,9 +48,13 @@ class DialogueExamples:
 
     def closest(self, text: str) -> float:
         """The similarity of the example closest to `text`."""
-        return float(np.max(self.vectors @ self.embedder.query(text)))
+        return max(self._closest_by_intent(text).values())
 
     def closest_of(self, text: str, intents: tuple[str, ...]) -> float:
         """The similarity of the example of one of `intents` closest to `text`."""
-        similarities = self.vectors[np.isin(self.intents, intents)] @ self.embedder.query(text)
-        return float(similarities.max(initial=-1.0))
+        by_intent = self._closest_by_intent(text)
+        return max((by_intent[intent] for intent in intents if intent in by_intent), default=-1.0)
+
+    def _closest_by_intent(self, text: str) -> dict[str, float]:
+        similarities = self.examples.closest(self.embedder.query(text))
+        return dict(zip(self.examples.labels.tolist(), similarities.tolist()))
