@@ -33,6 +33,10 @@ CROSS_TOPIC_CLOSE_CALLS = [
     "kids are 7 and 10, need school for them here, where do i start",
     "changing jobs next month, does my kennismigrant permit need to change too?",
     "how do i get a doctor here",
+    "me new in holland. need number for work. where i get?",
+    "starting out as a freelancer, is there any support?",
+    "hoe kom ik aan een huisats",
+    "er ligt een losse stoeptegel voor mijn deur, waar meld ik dat",
 ]
 OPEN_TUESDAY_MORNINGS = """\
 verified: true
