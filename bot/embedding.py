@@ -87,3 +87,7 @@ class GroupedVectors:
     def closest(self, query: np.ndarray) -> np.ndarray:
         """The similarity of each label's closest vector to `query`, in the order of `labels`."""
         return np.maximum.reduceat(self.vectors @ query, self._starts)
+
+    def closest_by_label(self, query: np.ndarray) -> dict:
+        """The same, as label -> similarity."""
+        return dict(zip(self.labels.tolist(), self.closest(query).tolist()))

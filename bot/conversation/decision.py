@@ -65,9 +65,10 @@ class Evidence:
                dialogue: DialogueExamples) -> "Evidence":
         """`parse` is Rasa's NLU result for the message (intent name and confidence)."""
         intent = parse.get("intent") or {}
+        closest = dialogue.closest_by_intent(text)  # one search for the three groups
         return cls(text, tuple(retriever.search(text, limit=SEARCH_DEPTH)),
                    intent.get("name") or "nlu_fallback", float(intent.get("confidence") or 0.0),
-                   language, {group: dialogue.closest_of(text, intents)
+                   language, {group: max((closest[name] for name in intents if name in closest), default=-1.0)
                               for group, intents in DIALOGUE_GROUPS.items()})
 
     @property

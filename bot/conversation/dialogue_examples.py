@@ -48,13 +48,8 @@ class DialogueExamples:
 
     def closest(self, text: str) -> float:
         """The similarity of the example closest to `text`."""
-        return max(self._closest_by_intent(text).values())
+        return max(self.closest_by_intent(text).values())
 
-    def closest_of(self, text: str, intents: tuple[str, ...]) -> float:
-        """The similarity of the example of one of `intents` closest to `text`."""
-        by_intent = self._closest_by_intent(text)
-        return max((by_intent[intent] for intent in intents if intent in by_intent), default=-1.0)
-
-    def _closest_by_intent(self, text: str) -> dict[str, float]:
-        similarities = self.examples.closest(self.embedder.query(text))
-        return dict(zip(self.examples.labels.tolist(), similarities.tolist()))
+    def closest_by_intent(self, text: str) -> dict[str, float]:
+        """The similarity of each intent's closest example to `text`."""
+        return self.examples.closest_by_label(self.embedder.query(text))

@@ -104,7 +104,7 @@ class NearestExampleClassifier(IntentClassifier, GraphComponent):
 
     def nearest(self, vector: np.ndarray) -> dict[str, float]:
         """The similarity of each intent's closest example to `vector`."""
-        return dict(zip(self.examples.labels.tolist(), self.examples.closest(vector).tolist()))
+        return self.examples.closest_by_label(vector)
 
 
 def _vector(message: Message) -> np.ndarray | None:
