@@ -142,12 +142,16 @@ def test_a_safety_entry_is_never_a_clarifying_question(retriever):
 
 
 def test_the_classifiers_safety_call_needs_a_close_safety_entry_among_the_three_closest(retriever):
-    def heard(*scored):
-        return Evidence("", _hits(retriever, *scored), "safety", 0.9, "en", {}).heard_safety
+    def heard(*scored, confidence=0.8):
+        return Evidence("", _hits(retriever, *scored), "safety", confidence, "en", {}).heard_safety
 
     assert heard(("gp-passant", 0.93), ("urgent-huisartsenpost", 0.9), ("school-cil", 0.88))
     assert not heard(("gp-passant", 0.93), ("urgent-huisartsenpost", 0.84), ("school-cil", 0.83))
     assert not heard(("gp-passant", 0.93), ("school-cil", 0.92), ("gp-costs", 0.91), ("crisis-113", 0.9))
+    # a sure call needs the safety entry among the three closest, however close
+    assert heard(("gp-passant", 0.93), ("urgent-huisartsenpost", 0.84), ("school-cil", 0.83), confidence=0.95)
+    assert not heard(("gp-passant", 0.93), ("school-cil", 0.92), ("gp-costs", 0.91), ("crisis-113", 0.9),
+                     confidence=0.95)
 
 
 def test_a_safety_decision_takes_the_closest_safety_entry(retriever):

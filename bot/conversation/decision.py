@@ -33,6 +33,10 @@ SEARCH_DEPTH = 10  # entries ranked per message: enough to find the best one of 
 # 0.871 or more; below 0.865 the call went to "weather in london this weekend" and a question
 # about mobile providers.
 HEARD_SAFETY_SIMILARITY = 0.865
+# A call this sure needs a safety entry among the three closest at any similarity: on the
+# development sets such calls reached three more safety messages ("very strong gas smell in
+# our stairwell": 0.96, the emergency entry closest at 0.856) and no other message.
+SURE_SAFETY_CONFIDENCE = 0.9
 DIALOGUE_GROUPS = {  # closest example of nlu/ per group of intents
     "out_of_scope": ("out_of_scope",),
     "person": ("request_human",),
@@ -83,9 +87,10 @@ class Evidence:
     @property
     def heard_safety(self) -> bool:
         """The classifier called it safety, and a safety entry is among the three closest and
-        close enough (with none, it is an ordinary question: DIET once gave a freelancer asking
-        for support the crisis line)."""
-        return self.intent == "safety" and any(hit.entry.is_safety and hit.dense >= HEARD_SAFETY_SIMILARITY
+        close enough, or at all when the call is sure (with none, it is an ordinary question:
+        DIET once gave a freelancer asking for support the crisis line)."""
+        needed = 0.0 if self.intent_confidence >= SURE_SAFETY_CONFIDENCE else HEARD_SAFETY_SIMILARITY
+        return self.intent == "safety" and any(hit.entry.is_safety and hit.dense >= needed
                                                for hit in self.hits[:3])
 
     def features(self) -> np.ndarray:
