@@ -337,14 +337,14 @@ async def test_each_safety_message_gets_its_own_entry_not_the_one_before(engine,
     assert (second.action, second.entry) == ("safety", "emergency-police-non-urgent")
 
 
-@pytest.mark.parametrize("text,match,entry", [
+@pytest.mark.parametrize("text,matches,entry", [
     # a safety entry second or third: the classifier's call decides for it, not the regression
-    ("I feel so alone here, nobody to talk to", "safety", "crisis-feeling-low"),
-    ("someone stole my wallet in the tram, what do I do", "safety", "emergency-police-non-urgent"),
+    ("I feel so alone here, nobody to talk to", ("safety",), "crisis-feeling-low"),
+    ("someone stole my wallet in the tram, what do I do", ("safety",), "emergency-police-non-urgent"),
     # none among the closest: no safety answer; the regression answers or declines it
     ("starting out as a freelancer, is there any support?", ("answer", "none"), "work-entrepreneurs"),
 ])
-async def test_the_classifiers_safety_intent_needs_a_safety_entry_among_the_closest(engine, text, match, entry):
+async def test_the_classifiers_safety_intent_needs_a_safety_entry_among_the_closest(engine, text, matches, entry):
     """When the classifier (not the safety gate) calls a message safety, the search answers the
     closest safety entry; with none among the closest, the message is an ordinary question
     (DIET once gave a freelancer asking for support the crisis line)."""
@@ -353,7 +353,7 @@ async def test_the_classifiers_safety_intent_needs_a_safety_entry_among_the_clos
     tracker.update(SlotSet("user_language", "en"))
     events = await search.run(CollectingOutputChannel(), engine.processor.nlg, tracker, engine.processor.domain)
     slots = {event.key: event.value for event in events}
-    assert slots["match"] in (match if isinstance(match, tuple) else (match,))
+    assert slots["match"] in matches
     assert slots["entry_id"] == entry
 
 
