@@ -49,7 +49,13 @@ EVERYDAY_WORDS = {"jersey", "guernsey", "center", "resolute", "oral", "nome", "r
 HOME_WORDS = {"amstelveen", "amsterdam", "holland", "hollanda", "dutch", "nederlands", "nederlandse",
               # "here": "my kids went to school in Toronto, how do they start school here?"
               "here", "hier", "ici", "aquí", "aqui", "здесь", "тут", "tutaj", "burada", "yahan",
-              "yahaan", "यहाँ", "यहां", "هنا", "这里", "這裡", "ここ", "여기"}
+              "yahaan", "यहाँ", "यहां", "هنا", "这里", "這裡", "ここ", "여기",
+              # "Dutch": "a Dutch health insurance, though I'm insured in Germany?"
+              "niederländische", "niederländischen", "niederländisch", "holländische",
+              "néerlandais", "néerlandaise", "hollandais", "hollandaise", "holandés", "holandesa",
+              "neerlandés", "holandês", "olandese", "holenderski", "holenderska", "holenderskie",
+              "holenderską", "голландский", "голландская", "голландскую", "нидерландский",
+              "нидерландскую", "голландську", "нідерландську", "hollandalı"}
 # Words just before a place that make it the origin: from, uit, aus, de/d', z, з, من, ...
 # (and Polish "po", as in "po polsku": in Polish, the language).
 ORIGIN_BEFORE = {"from", "uit", "van", "aus", "von", "de", "d", "du", "des", "desde", "do", "da",
