@@ -44,6 +44,7 @@ def test_a_question_about_a_place_abroad_names_it(text, place):
     "in nice weather the taalcafé meets outside, right?",
     "My kids went to school in Toronto, how do they start school here?",  # asks about here
     "мы жили в Москве, как найти врача здесь?",
+    "saya dari Jakarta, baru pindah. bagaimana cara dapat BSN?",  # dari: from
     "Brauche ich eine niederländische Krankenversicherung, obwohl ich in Deutschland versichert bin?",  # a Dutch one
     "jak wymienić polskie prawo jazdy na holenderskie",  # the Polish licence, not Poland
     "ce se intampla daca nu am asigurare medicala",  # Romanian "dacă" (if), not Dhaka

@@ -56,10 +56,11 @@ HOME_WORDS = {"amstelveen", "amsterdam", "holland", "hollanda", "dutch", "nederl
               "neerlandés", "holandês", "olandese", "holenderski", "holenderska", "holenderskie",
               "holenderską", "голландский", "голландская", "голландскую", "нидерландский",
               "нидерландскую", "голландську", "нідерландську", "hollandalı"}
-# Words just before a place that make it the origin: from, uit, aus, de/d', z, з, من, ...
-# (and Polish "po", as in "po polsku": in Polish, the language).
+# Words just before a place that make it the origin: from, uit, aus, de/d', z, з, من, dari
+# (Indonesian, Malay), từ, kutoka, ... (and Polish "po", as in "po polsku": in Polish, the language).
 ORIGIN_BEFORE = {"from", "uit", "van", "aus", "von", "de", "d", "du", "des", "desde", "do", "da",
-                 "dos", "das", "z", "ze", "з", "із", "зі", "из", "من", "dal", "dalla", "po"}
+                 "dos", "das", "z", "ze", "з", "із", "зі", "из", "من", "dal", "dalla", "po",
+                 "dari", "từ", "kutoka"}
 # ... or just after it: Hindi से (from) and का/की/के (of), Turkish -den/-dan/-ten/-tan.
 ORIGIN_AFTER = {"से", "का", "की", "के", "den", "dan", "ten", "tan"}
 # Words around a city that make it where something is: "in Antwerpen", "à Lyon", "mumbai mein".
