@@ -47,6 +47,8 @@ def test_a_question_about_a_place_abroad_names_it(text, place):
     "saya dari Jakarta, baru pindah. bagaimana cara dapat BSN?",  # dari: from
     "Brauche ich eine niederländische Krankenversicherung, obwohl ich in Deutschland versichert bin?",  # a Dutch one
     "jak wymienić polskie prawo jazdy na holenderskie",  # the Polish licence, not Poland
+    "czy potrzebuję holenderskiego ubezpieczenia, skoro mam ubezpieczenie w Warszawie?",  # any inflection
+    "нужна ли нидерландская страховка, если я застрахован в Германии?",
     "ce se intampla daca nu am asigurare medicala",  # Romanian "dacă" (if), not Dhaka
 ])
 def test_origin_home_and_lookalikes_are_not_places_abroad(text):

@@ -46,16 +46,16 @@ EVERYDAY_WORDS = {"jersey", "guernsey", "center", "resolute", "oral", "nome", "r
                   # Dhaka in Romanian and Portuguese is Romanian "dacă" (if); "polska" is also
                   # the Polish adjective (Polish), and its stem matched "polskie prawo jazdy"
                   "daca", "polska"}
-HOME_WORDS = {"amstelveen", "amsterdam", "holland", "hollanda", "dutch", "nederlands", "nederlandse",
+HOME_WORDS = {"dutch",
               # "here": "my kids went to school in Toronto, how do they start school here?"
               "here", "hier", "ici", "aquí", "aqui", "здесь", "тут", "tutaj", "burada", "yahan",
-              "yahaan", "यहाँ", "यहां", "هنا", "这里", "這裡", "ここ", "여기",
-              # "Dutch": "a Dutch health insurance, though I'm insured in Germany?"
-              "niederländische", "niederländischen", "niederländisch", "holländische",
-              "néerlandais", "néerlandaise", "hollandais", "hollandaise", "holandés", "holandesa",
-              "neerlandés", "holandês", "olandese", "holenderski", "holenderska", "holenderskie",
-              "holenderską", "голландский", "голландская", "голландскую", "нидерландский",
-              "нидерландскую", "голландську", "нідерландську", "hollandalı"}
+              "yahaan", "यहाँ", "यहां", "هنا", "这里", "這裡", "ここ", "여기"}
+# Words that begin like these are home too, however inflected: Amstelveen, "Amsterdamse", and
+# Holland or "Dutch" ("a niederländische health insurance, though I'm insured in Germany?",
+# "holenderskiego", "нидерландской", "Hollanda'da").
+HOME_STEMS = ("amstelveen", "amsterdam", "nederland", "holland", "holländ", "holand", "holender",
+              "oland", "niederland", "niederländ", "néerland", "neerland", "голланд", "нидерланд",
+              "нідерланд")
 # Words just before a place that make it the origin: from, uit, aus, de/d', z, з, من, dari
 # (Indonesian, Malay), từ, kutoka, ... (and Polish "po", as in "po polsku": in Polish, the language).
 ORIGIN_BEFORE = {"from", "uit", "van", "aus", "von", "de", "d", "du", "des", "desde", "do", "da",
@@ -182,7 +182,8 @@ def place_abroad(text: str) -> str | None:
     places = _places()
     tokens, folded = _tokens(text), _fold(text)
     padded = _padded(tokens)
-    if any(form in padded or form in folded for form in places.home):
+    if any(form in padded or form in folded for form in places.home) or \
+            any(token.startswith(HOME_STEMS) for token in tokens):
         return None
     for start in range(len(tokens)):
         before = tokens[start - 1] if start else ""
