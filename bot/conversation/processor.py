@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,14 @@ class InProcessActionsProcessor(MessageProcessor):
         self.dialogue_db = dialogue_db
         self._slots_to_set: dict[str, dict[str, Any]] = {}
         self._saved: dict[str, DialogueStateTracker] = {}
+
+    @staticmethod
+    @functools.lru_cache(maxsize=2)
+    def _load_model(model_path: Path):
+        """Rasa's loaded model, once per process and model file (a file's name carries the hash
+        of what it was trained on): loading builds DIET's TensorFlow graph, about 15 seconds,
+        and the loaded graph holds no conversation's state, so engines share it."""
+        return MessageProcessor._load_model(model_path)
 
     async def _run_action(self, action: Action, *args: Any, **kwargs: Any) -> bool:
         """Run our implementation of a custom action where Rasa would call the endpoint."""
