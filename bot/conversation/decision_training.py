@@ -48,11 +48,15 @@ QUESTION_SETS = PROJECT_ROOT / "tests" / "data"
 LOCKED_SET = QUESTION_SETS / "locked_questions.yaml"
 # The answer threshold is the lowest that keeps wrong answers (an entry of another topic, an
 # answer where none was right, a safety answer nobody needed) within this share of the
-# messages that reach the decision, out of fold: the 2% that issue 12 allows. A budget rather
-# than costs per outcome: with costs the chosen threshold jumped between 0.30 and 0.88 as a
-# few messages changed. (Development sets: a budget of 1.5% answers 86.5% right, 2% 89.4%,
-# 3% 91.7%.)
-WRONG_ANSWER_BUDGET = 0.02
+# messages that reach the decision, out of fold. A budget rather than costs per outcome: with
+# costs the chosen threshold jumped between 0.30 and 0.88 as a few messages changed. Not the
+# 2% issue 12 allows on new messages: around 2% the wrong answers barely change with the
+# threshold, so it moved between 0.30 and 0.51 as one set or another was left out of the fit
+# (at 0.30 no close call was clarified); at 1.5% it stays between 0.58 and 0.65, and the first
+# runs of locked sets came out a little above the development sets. (Development sets, out of
+# fold: a budget of 2% answers 97.6% of knowledge questions directly and right and declines
+# 93.1% of out-of-scope ones, 1.5% 96.9% and 94.5%.)
+WRONG_ANSWER_BUDGET = 0.015
 THRESHOLDS = np.round(np.arange(0.30, 0.96, 0.01), 2)
 FOLDS = 5
 REPEATS = 5
