@@ -34,6 +34,8 @@ def gate(knowledge):
     ("mijn buurman is zwaar gewond na een val van de trap", "emergency-112"),
     ("gdzie zglosic kradziez roweru", "emergency-police-non-urgent"),  # "zgłosić" without ł
     ("I'm at the bridge and I'm thinking of jumping", "crisis-113"),
+    # ... said indirectly, with a request for a person after it (the classifier: a handover)
+    ("been thinking about ending it all lately. is there anyone i can talk to anonymously", "crisis-113"),
     ("someone stole my wallet on the tram, where do I report it", "emergency-police-non-urgent"),
     ("Kuna mtu anavunja mlango wa jirani sasa hivi!", "emergency-112"),  # Swahili
     ("ลูกชายไข้สูงมากตอนกลางคืน หมอปิดแล้ว", "urgent-huisartsenpost"),  # Thai: no spaces between words
