@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+
+
+RECENT_QUERIES = 64  # remembered question embeddings: a few turns' worth
 
 
 class ModelUnavailable(Exception):
@@ -45,6 +49,7 @@ class Embedder:
         except (OSError, ValueError) as error:
             raise ModelUnavailable(f"cannot load embedding model {model}: {error}") from error
         self._model.eval()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def dimensions(self) -> int:
@@ -57,11 +62,20 @@ class Embedder:
     def query(self, text: str) -> np.ndarray:
         """One question's embedding, remembered: a message is embedded once per turn
         although the NLU featurizer, the safety gate and retrieval all need it."""
-        return self._recent_query(text).copy()
+        return self.remember([text])[0]
 
-    @functools.lru_cache(maxsize=64)
-    def _recent_query(self, text: str) -> np.ndarray:
-        return self.queries([text])[0]
+    def remember(self, texts: list[str]) -> list[np.ndarray]:
+        """Embeddings of questions, the ones not remembered computed in one batch: a turn that
+        needs two (retrieval reads a message without the city's name, the NLU as written)
+        costs about 70% of two calls."""
+        missing = [text for text in dict.fromkeys(texts) if text not in self._recent]
+        if missing:
+            self._recent.update(zip(missing, self.queries(missing)))
+        for text in texts:
+            self._recent.move_to_end(text)
+        while len(self._recent) > RECENT_QUERIES:
+            self._recent.popitem(last=False)
+        return [self._recent[text].copy() for text in texts]
 
     def passages(self, texts: list[str]) -> np.ndarray:
         """Normalised embeddings of documents (e5 prompt `passage: `)."""

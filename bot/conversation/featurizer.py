@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -44,9 +46,15 @@ class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            if message.get(TEXT):
-                vector = self.embedder.query(message.get(TEXT))
-                self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)
+            text = message.get(TEXT)
+            if not text:
+                continue
+            # A button or the safety gate's payload ("/safety{...}") names its intent, which
+            # Rasa's RegexMessageHandler sets after the pipeline: embedding it (~45 ms) would be
+            # thrown away, so it gets an empty vector.
+            vector = (np.zeros(self.embedder.dimensions, dtype=np.float32)
+                      if text.startswith(INTENT_MESSAGE_PREFIX) else self.embedder.query(text))
+            self.add_features_to_message(None, vector.reshape(1, -1), TEXT, message)
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

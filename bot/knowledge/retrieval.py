@@ -60,8 +60,13 @@ class Retriever:
         """The best `limit` entries for `question`, highest score first."""
         return list(self._ranked(question[:MAX_QUERY_CHARS])[:limit])
 
+    @staticmethod
+    def embedded_text(question: str) -> str:
+        """What of a question is embedded: all but the city's name (see city_name.py)."""
+        return without_city_name(question[:MAX_QUERY_CHARS])
+
     def _rank_text(self, text: str) -> tuple[Hit, ...]:
-        return tuple(self.rank(self.embedder.query(without_city_name(text)), text))
+        return tuple(self.rank(self.embedder.query(self.embedded_text(text)), text))
 
     def rank(self, query_vector: np.ndarray, text: str) -> list[Hit]:
         """Score every entry, for a question already embedded (`query_vector`, without the
