@@ -37,6 +37,12 @@ def gate(knowledge):
     # ... said indirectly, with a request for a person after it (the classifier: a handover)
     ("been thinking about ending it all lately. is there anyone i can talk to anonymously", "crisis-113"),
     ("someone stole my wallet on the tram, where do I report it", "emergency-police-non-urgent"),
+    # ... which the classifier took for thanks (0.90), and a friend's, in Czech
+    ("ich habe gedanken, mir das leben zu nehmen", "crisis-113"),
+    ("kamarádka mi píše, že se chce zabít", "crisis-113"),
+    # Chest pain is 112, not the huisartsenpost, however it is put
+    ("mon mari a une douleur très forte à la poitrine", "emergency-112"),
+    ("its sunday and my ear hurts like crazy, which doctor is open", "urgent-huisartsenpost"),
     ("Kuna mtu anavunja mlango wa jirani sasa hivi!", "emergency-112"),  # Swahili
     ("ลูกชายไข้สูงมากตอนกลางคืน หมอปิดแล้ว", "urgent-huisartsenpost"),  # Thai: no spaces between words
 ])
