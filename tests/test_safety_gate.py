@@ -44,6 +44,10 @@ def gate(knowledge):
     ("my friend just texted me goodbye and said she took all her pills. what do i do", "emergency-112"),
     ("komşunun evinden duman çıkıyor!! kimi arayayım", "emergency-112"),  # the classifier: a handover
     ("ጓደኛዬ ራሱን ላጠፋ ነው እያለ ነው፣ ምን ላድርግ?", "crisis-113"),  # Amharic: a friend
+    # Locked set 14's: a neighbour beaten (Russian), a knife fight (Lithuanian, no accents)
+    ("у соседей кричит женщина, похоже ее бьют, что делать", "emergency-112"),
+    ("gatveje musasi du vyrai, vienas su peiliu", "emergency-112"),
+    ("jag orkar inte leva langre", "crisis-113"),
     # Chest pain is 112, not the huisartsenpost, however it is put
     ("mon mari a une douleur très forte à la poitrine", "emergency-112"),
     ("its sunday and my ear hurts like crazy, which doctor is open", "urgent-huisartsenpost"),
