@@ -50,6 +50,8 @@ def test_clean_folder_passes_and_lists_unverified(tmp_path, monkeypatch):
     (("links: []", "links: []\ntriggers:\n  en: [heart attack]"), 9,
      "error: only emergency, urgent_medical and crisis_support entries may have triggers"),
     (("en:\n", "english:\n"), 11, "warning: unknown field 'english' is ignored (spelling?)"),
+    (("nl:\n", "other_questions:\n  no: [hvordan finner jeg en lege]\nnl:\n"), 18,
+     "error: other_questions: write Norwegian as 'nb' ('no' reads as false)"),
 ])
 def test_each_rule_reports_file_line_and_message(tmp_path, monkeypatch, change, line, message):
     old, new = change

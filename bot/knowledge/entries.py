@@ -148,6 +148,9 @@ def _per_language_lists(doc: Located, key: str, problems: ProblemList) -> dict[s
         return {}
     result = {}
     for lang, child in node.children.items():
+        if lang is False:  # YAML reads an unquoted `no:` as false
+            problems.error(node.line_of(lang), f"{key}: write Norwegian as 'nb' ('no' reads as false)")
+            continue
         if not isinstance(lang, str) or not LANGUAGE_CODE.match(lang):
             problems.error(node.line_of(lang), f"{key}: '{lang}' is not a language code like 'tr' or 'hi'")
             continue
