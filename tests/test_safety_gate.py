@@ -48,6 +48,11 @@ def gate(knowledge):
     ("у соседей кричит женщина, похоже ее бьют, что делать", "emergency-112"),
     ("gatveje musasi du vyrai, vienas su peiliu", "emergency-112"),
     ("jag orkar inte leva langre", "crisis-113"),
+    # Locked set 15's: violence and medical emergencies given another safety entry
+    ("de buurman schreeuwt dat hij zijn vrouw gaat vermoorden", "emergency-112"),  # not 113
+    ("夜中に子どもが高熱でけいれんしています", "emergency-112"),  # a seizure beats the fever
+    ("ο πατέρας μου έχει δυνατό πόνο στο στήθος", "emergency-112"),  # accusative "πόνο"
+    ("my daughter's wrist looks weird, I think it's broken", "urgent-huisartsenpost"),
     # Chest pain is 112, not the huisartsenpost, however it is put
     ("mon mari a une douleur très forte à la poitrine", "emergency-112"),
     ("its sunday and my ear hurts like crazy, which doctor is open", "urgent-huisartsenpost"),
