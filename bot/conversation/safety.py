@@ -59,7 +59,11 @@ class SafetyGate:
         self._dialogue = dialogue
 
     def check(self, text: str, ranked: list[Hit]) -> SafetyMatch | None:
-        """The safety entry this message needs, if any; `ranked` is retrieval's ranking."""
+        """The safety entry this message needs, if any; `ranked` is retrieval's ranking.
+
+        When triggers of several entries match, the first entry in file-name order wins
+        (knowledge/base.py loads them sorted): crisis-113 before emergency-112, and 112 before
+        the hospital and the huisartsenpost, so "high fever and a seizure" gets 112."""
         normalised = normalise(text)
         for pattern, entry in self._triggers:
             if pattern.search(normalised):
