@@ -152,6 +152,9 @@ def test_the_classifiers_safety_call_needs_a_close_safety_entry_among_the_three_
     assert heard(("gp-passant", 0.93), ("urgent-huisartsenpost", 0.84), ("school-cil", 0.83), confidence=0.95)
     assert not heard(("gp-passant", 0.93), ("school-cil", 0.92), ("gp-costs", 0.91), ("crisis-113", 0.9),
                      confidence=0.95)
+    # an unsure call needs a safety entry closest of all ("no GP yet and an earache": gp-passant)
+    assert not heard(("gp-passant", 0.93), ("urgent-huisartsenpost", 0.9), ("school-cil", 0.88), confidence=0.5)
+    assert heard(("urgent-huisartsenpost", 0.93), ("gp-passant", 0.9), ("school-cil", 0.88), confidence=0.5)
 
 
 def test_a_safety_decision_takes_the_closest_safety_entry(retriever):

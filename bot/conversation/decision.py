@@ -37,6 +37,11 @@ HEARD_SAFETY_SIMILARITY = 0.865
 # development sets such calls reached three more safety messages ("very strong gas smell in
 # our stairwell": 0.96, the emergency entry closest at 0.856) and no other message.
 SURE_SAFETY_CONFIDENCE = 0.9
+# A call less sure than this counts only when a safety entry is also the closest entry. On the
+# development sets the calls below it with an ordinary entry closest were all ordinary
+# questions (an earache with no GP yet, the cost of a GP visit, a deposit kept back: 0.40 to
+# 0.69); the safety messages among such calls came at 0.80 or more.
+UNSURE_SAFETY_CONFIDENCE = 0.75
 DIALOGUE_GROUPS = {  # closest example of nlu/ per group of intents
     "out_of_scope": ("out_of_scope",),
     "person": ("request_human",),
@@ -88,10 +93,13 @@ class Evidence:
     def heard_safety(self) -> bool:
         """The classifier called it safety, and a safety entry is among the three closest and
         close enough, or at all when the call is sure (with none, it is an ordinary question:
-        DIET once gave a freelancer asking for support the crisis line)."""
+        DIET once gave a freelancer asking for support the crisis line). An unsure call also
+        needs the closest entry to be a safety entry."""
+        if self.intent != "safety" or (self.intent_confidence < UNSURE_SAFETY_CONFIDENCE
+                                       and not self.best.entry.is_safety):
+            return False
         needed = 0.0 if self.intent_confidence >= SURE_SAFETY_CONFIDENCE else HEARD_SAFETY_SIMILARITY
-        return self.intent == "safety" and any(hit.entry.is_safety and hit.dense >= needed
-                                               for hit in self.hits[:3])
+        return any(hit.entry.is_safety and hit.dense >= needed for hit in self.hits[:3])
 
     def features(self) -> np.ndarray:
         best = self.best
