@@ -53,6 +53,12 @@ def gate(knowledge):
     ("夜中に子どもが高熱でけいれんしています", "emergency-112"),  # a seizure beats the fever
     ("ο πατέρας μου έχει δυνατό πόνο στο στήθος", "emergency-112"),  # accusative "πόνο"
     ("my daughter's wrist looks weird, I think it's broken", "urgent-huisartsenpost"),
+    # Locked set 16's: violence happening now (DIET: out of scope), sadness (a handover),
+    # a threat to kill in Albanian (the crisis line)
+    ("a man is beating a woman outside, right now", "emergency-112"),
+    ("옆집에서 연기가 나요", "emergency-112"),
+    ("yahan bahut akela feel hota hai, kuch accha nahi lagta", "crisis-feeling-low"),
+    ("fqinji bërtet se do ta vrasë gruan", "emergency-112"),
     # Chest pain is 112, not the huisartsenpost, however it is put
     ("mon mari a une douleur très forte à la poitrine", "emergency-112"),
     ("its sunday and my ear hurts like crazy, which doctor is open", "urgent-huisartsenpost"),
