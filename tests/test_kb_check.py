@@ -60,6 +60,15 @@ def test_each_rule_reports_file_line_and_message(tmp_path, monkeypatch, change, 
     assert f"entries/broken.yaml:{line}: {message}" in result.output, result.output
 
 
+def test_a_trigger_repeated_without_its_accents_is_a_warning(tmp_path, monkeypatch):
+    text = VALID_ENTRY.replace("topic: gp", "topic: emergency").replace(
+        "links: []", "links: []\ntriggers:\n  pl:\n    - zgłosić kradzież\n    - Zglosic kradziez")
+    result = broken(tmp_path, monkeypatch, text.replace("test-gp", "other"))
+    assert ("entries/broken.yaml:12: warning: triggers.pl: 'Zglosic kradziez' is 'zgłosić kradzież' "
+            "again once capitals and accents are ignored: keep one") in result.output, result.output
+    assert result.exit_code == 0
+
+
 def test_missing_dutch_section(tmp_path, monkeypatch):
     text = VALID_ENTRY.split("nl:\n")[0].replace("test-gp", "other")
     result = broken(tmp_path, monkeypatch, text)

@@ -158,6 +158,17 @@ def _per_language_lists(doc: Located, key: str, problems: ProblemList) -> dict[s
     return result
 
 
+def _warn_repeated_triggers(node: Located, triggers: dict[str, tuple[str, ...]], problems: ProblemList) -> None:
+    """A phrase that is another of its language once capitals and accents are ignored: the
+    gate matches the two as one (see `normalise`), so the copy only makes the list longer."""
+    for lang, phrases in triggers.items():
+        first: dict[str, str] = {}
+        for index, phrase in enumerate(phrases):
+            if (same := first.setdefault(normalise(phrase), phrase)) is not phrase:
+                problems.warning(node.child(lang).line_of(index),
+                                 f"triggers.{lang}: '{phrase}' is '{same}' again once capitals and accents are ignored: keep one")
+
+
 def parse_entry(doc: Located, problems: ProblemList, today: dt.date) -> Entry | None:
     """Validate one parsed file; every problem goes into `problems` with its line."""
     if not isinstance(doc.value, dict):
@@ -200,6 +211,7 @@ def parse_entry(doc: Located, problems: ProblemList, today: dt.date) -> Entry | 
         problems.error(doc.line_of("topic"), f"a {topic} entry needs 'triggers' (phrases that must always reach it)")
     if triggers and topic not in SAFETY_TOPICS:
         problems.error(doc.line_of("triggers"), "only emergency, urgent_medical and crisis_support entries may have triggers")
+    _warn_repeated_triggers(doc.child("triggers"), triggers, problems)
 
     if has_errors(problems):
         return None
