@@ -59,6 +59,12 @@ def gate(knowledge):
     ("옆집에서 연기가 나요", "emergency-112"),
     ("yahan bahut akela feel hota hai, kuch accha nahi lagta", "crisis-feeling-low"),
     ("fqinji bërtet se do ta vrasë gruan", "emergency-112"),
+    # locked set 17: a door being broken in Korean (declined), a bicycle stolen "yesterday"
+    # whose "aangifte" drew the tax return, a fall from a balcony (given the hospital)
+    ("누가 현관문을 부수고 있어요", "emergency-112"),
+    ("mijn fiets is vannacht gestolen, hoe doe ik aangifte?", "emergency-police-non-urgent"),
+    ("mijn zoon is van het balkon gevallen", "emergency-112"),
+    ("синът ми падна от балкона", "emergency-112"),
     # Chest pain is 112, not the huisartsenpost, however it is put
     ("mon mari a une douleur très forte à la poitrine", "emergency-112"),
     ("its sunday and my ear hurts like crazy, which doctor is open", "urgent-huisartsenpost"),
