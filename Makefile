@@ -12,8 +12,9 @@ APT_PACKAGES := libfreetype-dev libqhull-dev pkg-config
 run: setup
 	$(BIN)/wegwijs serve
 
+# Two pytest workers, one per core: most of the time goes to loading models (see tests/conftest.py).
 test: setup browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 # The staff report's test opens the report in headless Chromium at phone width.
 browser:

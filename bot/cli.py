@@ -150,11 +150,11 @@ def train(settings: Settings, force: bool) -> None:
     from bot.conversation import training
 
     knowledge = load_valid_knowledge(settings)
-    embed_dialogue_examples(settings)
     model_path = training.model_path(settings, knowledge)
     if model_path.is_file() and not force:
         click.echo(f"model up to date: {model_path}")
     else:
+        embed_dialogue_examples(settings)
         validation = training.validate(knowledge)
         if validation.returncode != 0:
             raise click.ClickException(f"rasa data validate found problems:\n{validation.stdout}{validation.stderr}")
@@ -168,19 +168,20 @@ def train(settings: Settings, force: bool) -> None:
 
 
 def fit_decision(settings: Settings, model_path, force: bool = False) -> None:
-    """Fit the decision layer for the Rasa model on the development question sets."""
-    from bot.conversation.decision_training import train_decision
+    """Fit the decision layer for the Rasa model on the development question sets (the models
+    are loaded only when it must be fitted: `make run` and `make test` ask every time)."""
+    from bot.conversation.decision_training import decision_path, train_decision
     from bot.conversation.dialogue_examples import DialogueExamples
     from bot.knowledge.live import open_knowledge
     from bot.logging_setup import configure_logging
 
+    if decision_path(model_path).is_file() and not force:
+        click.echo(f"decision layer up to date: {decision_path(model_path)}")
+        return
     configure_logging()
     knowledge = open_knowledge(settings, load_embedder(settings))
     dialogue = DialogueExamples.shared(settings.model, settings.cache_dir)
-    path, fit = train_decision(model_path, knowledge, dialogue, force)
-    if fit is None:
-        click.echo(f"decision layer up to date: {path}")
-        return
+    path, fit = train_decision(model_path, knowledge, dialogue, force=True)
     labels = ", ".join(f"{name} {count}" for name, count in fit.labels.items())
     cross = ", ".join(f"{name} {value:.3f}" for name, value in fit.cross_validated.items())
     click.echo(f"decision layer fitted on {sum(fit.labels.values())} messages ({labels}); "

@@ -46,3 +46,9 @@ def trained_model(embedder, shared_data_dir):
     knowledge = LiveKnowledge(SHIPPED, index, embedder)
     train_decision(model, knowledge, DialogueExamples.shared(settings.model, settings.cache_dir))
     return model
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that start the assistant as a process of its own go first: with `-n 2` (make test)
+    the other worker runs the rest beside them instead of one of them running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("starts_a_process") is None)

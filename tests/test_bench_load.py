@@ -7,10 +7,13 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
+
 from bot.bench.fake_telegram import FakeBotApi
 from bot.bench.load import LoadOptions, Question, outcomes, run_load
 
 
+@pytest.mark.starts_a_process
 def test_a_small_load_is_answered_in_full(tmp_path, shared_data_dir, trained_model, monkeypatch):
     monkeypatch.setenv("WEGWIJS_WORKERS", "1")  # two workers (the default) are the kill test's
     report = run_load(LoadOptions(newcomers=3, questions_per_newcomer=2, pause=0.2,

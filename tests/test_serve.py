@@ -52,14 +52,15 @@ def environment(api: FakeBotApi, data_dir: Path, **extra: str) -> dict[str, str]
 class Serving:
     """`wegwijs serve` in a child process (a process group of its own), its output in a log file."""
 
-    def __init__(self, api: FakeBotApi, data_dir: Path, log: Path, clear_calls: bool = True):
+    def __init__(self, api: FakeBotApi, data_dir: Path, log: Path, workers: int, clear_calls: bool = True):
         self.api = api
         self.log = log
         if clear_calls:
             api.clear_calls()
         self._logged_before = log.read_text() if log.exists() else ""
         with log.open("a") as output:
-            self.process = subprocess.Popen([str(WEGWIJS), "serve"], env=environment(api, data_dir),
+            self.process = subprocess.Popen([str(WEGWIJS), "serve"],
+                                            env=environment(api, data_dir, WEGWIJS_WORKERS=str(workers)),
                                             stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
 
     async def ready(self) -> None:
@@ -85,16 +86,18 @@ BURST_QUESTIONS = ["how do I register with a huisarts?", "where can I learn Dutc
                    "what is a BSN?", "is health insurance compulsory?", "how can I volunteer?"]
 
 
+@pytest.mark.starts_a_process
 async def test_kill_9_in_a_burst_loses_nothing_sends_nothing_twice_and_dialogues_continue(api, data_dir, tmp_path):
     """Twelve newcomers send five questions each at once while one newcomer is in a handover
     and another was just asked "Did this help?"; the server is killed (kill -9) while the
     answers are being worked out and sent. Telegram is down for sends at that moment (each
     send answered 502), so no send is half done. After the restart every question is answered
     exactly once (every newcomer's replies are the same five answers, in order), the handover
-    goes on, and "No" still answers "Did this help?"."""
+    goes on, and "No" still answers "Did this help?". Two workers share the burst; one serves
+    the restart (each worker loads the models, which is most of this test's time)."""
     newcomers = [TelegramUser(api, 7000 + n) for n in range(12)]
     in_handover, asker = TelegramUser(api, 4242), TelegramUser(api, 4343)
-    first = Serving(api, data_dir, tmp_path / "serve.log")
+    first = Serving(api, data_dir, tmp_path / "serve.log", workers=2)
     await first.ready()
     asker.say("how do I register with a huisarts?")
     answer = await asker.reply_containing("Did this help?")
@@ -115,7 +118,7 @@ async def test_kill_9_in_a_burst_loses_nothing_sends_nothing_twice_and_dialogues
     assert replies_before < len(newcomers) * len(BURST_QUESTIONS), "the kill came after the burst"
     api.inject_faults()
 
-    second = Serving(api, data_dir, tmp_path / "serve.log", clear_calls=False)
+    second = Serving(api, data_dir, tmp_path / "serve.log", workers=1, clear_calls=False)
     await second.ready()
     for newcomer in newcomers:
         await newcomer.reply(lambda c: len(newcomer.received()) >= len(BURST_QUESTIONS), timeout=90)
@@ -147,6 +150,7 @@ def test_serve_without_a_desk_group_says_what_is_missing(api, data_dir):
     assert "TELEGRAM_DESK_CHAT_ID is not set" in result.stderr
 
 
+@pytest.mark.starts_a_process
 def test_serve_without_a_token_is_the_console_chat(data_dir):
     env = {name: value for name, value in os.environ.items() if not name.startswith("TELEGRAM_")}
     env |= {"WEGWIJS_DATA_DIR": str(data_dir), "OMP_NUM_THREADS": "1"}

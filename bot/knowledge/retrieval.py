@@ -42,6 +42,14 @@ def _lexical_document(entry: Entry) -> str:
     return normalise(" ".join(parts))
 
 
+@functools.lru_cache(maxsize=1)
+def _ngram_index(documents: tuple[str, ...]):
+    """The char n-gram vectorizer and the entries' vectors. Fitting takes seconds and every
+    retriever over the same files (one per engine: the tests make many) would fit the same."""
+    ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
+    return ngrams, ngrams.fit_transform(documents)
+
+
 class Retriever:
     def __init__(self, knowledge: KnowledgeBase, index: VectorIndex, embedder: Embedder):
         self.knowledge = knowledge
@@ -51,8 +59,7 @@ class Retriever:
         # Each row of the index belongs to an entry: grouped by the entry's position.
         self._rows = GroupedVectors(index.vectors,
                                     np.array([position[entry_id] for entry_id in index.entry_ids]))
-        self._ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
-        self._documents = self._ngrams.fit_transform([_lexical_document(e) for e in self.entries])
+        self._ngrams, self._documents = _ngram_index(tuple(_lexical_document(e) for e in self.entries))
         # The safety gate and the knowledge search rank the same message in one turn.
         self._ranked = functools.lru_cache(maxsize=64)(self._rank_text)
 
