@@ -164,9 +164,12 @@ def _warn_repeated_triggers(node: Located, triggers: dict[str, tuple[str, ...]],
     for lang, phrases in triggers.items():
         first: dict[str, str] = {}
         for index, phrase in enumerate(phrases):
-            if (same := first.setdefault(normalise(phrase), phrase)) is not phrase:
+            key = normalise(phrase)
+            if key in first:
                 problems.warning(node.child(lang).line_of(index),
-                                 f"triggers.{lang}: '{phrase}' is '{same}' again once capitals and accents are ignored: keep one")
+                                 f"triggers.{lang}: '{phrase}' is '{first[key]}' again once capitals and accents are ignored: keep one")
+            else:
+                first[key] = phrase
 
 
 def parse_entry(doc: Located, problems: ProblemList, today: dt.date) -> Entry | None:
