@@ -175,13 +175,14 @@ def fit_decision(settings: Settings, model_path, force: bool = False) -> None:
     from bot.knowledge.live import open_knowledge
     from bot.logging_setup import configure_logging
 
-    if decision_path(model_path).is_file() and not force:
-        click.echo(f"decision layer up to date: {decision_path(model_path)}")
+    fitted = decision_path(model_path)
+    if fitted.is_file() and not force:
+        click.echo(f"decision layer up to date: {fitted}")
         return
     configure_logging()
     knowledge = open_knowledge(settings, load_embedder(settings))
     dialogue = DialogueExamples.shared(settings.model, settings.cache_dir)
-    path, fit = train_decision(model_path, knowledge, dialogue, force=True)
+    path, fit = train_decision(model_path, knowledge, dialogue)
     labels = ", ".join(f"{name} {count}" for name, count in fit.labels.items())
     cross = ", ".join(f"{name} {value:.3f}" for name, value in fit.cross_validated.items())
     click.echo(f"decision layer fitted on {sum(fit.labels.values())} messages ({labels}); "

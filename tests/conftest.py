@@ -3,7 +3,7 @@ import shutil
 import pytest
 
 from bot.conversation import training
-from bot.conversation.decision_training import train_decision
+from bot.conversation.decision_training import decision_path, train_decision
 from bot.conversation.dialogue_examples import DialogueExamples
 from bot.embedding import Embedder
 from bot.knowledge.base import load_knowledge
@@ -42,9 +42,10 @@ def trained_model(embedder, shared_data_dir):
     """The model `make setup` trained, with its decision layer (both trained here if missing)."""
     settings = Settings.from_env()
     model, _ = training.train(settings, load_knowledge(SHIPPED).knowledge)
-    index = EmbeddingStore(shared_data_dir / INDEX_FILE, embedder, settings.model)
-    knowledge = LiveKnowledge(SHIPPED, index, embedder)
-    train_decision(model, knowledge, DialogueExamples.shared(settings.model, settings.cache_dir))
+    if not decision_path(model).is_file():
+        index = EmbeddingStore(shared_data_dir / INDEX_FILE, embedder, settings.model)
+        knowledge = LiveKnowledge(SHIPPED, index, embedder)
+        train_decision(model, knowledge, DialogueExamples.shared(settings.model, settings.cache_dir))
     return model
 
 

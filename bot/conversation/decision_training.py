@@ -167,12 +167,10 @@ def fit(evidence: list[Evidence], labels: list[str]) -> Fit:
                {name: float(np.mean([o[name] for o in outcomes])) for name in outcomes[0]})
 
 
-def train_decision(rasa_model: Path, knowledge: Knowledge, dialogue: DialogueExamples,
-                   force: bool = False) -> tuple[Path, Fit | None]:
-    """Fit the decision for `rasa_model` unless it exists; returns (its file, the fit if fitted now)."""
+def train_decision(rasa_model: Path, knowledge: Knowledge, dialogue: DialogueExamples) -> tuple[Path, Fit]:
+    """Fit the decision for `rasa_model` and save it at `decision_path`; returns (its file, the
+    fit). Callers look for that file first: the arguments take the models to build."""
     target = decision_path(rasa_model)
-    if target.is_file() and not force:
-        return target, None
     questions = [question for path in development_sets() for question in load_questions(path)]
     evidence, labels = asyncio.run(gather(rasa_model, knowledge, dialogue, questions))
     result = fit(evidence, labels)
