@@ -65,6 +65,16 @@ def gate(knowledge):
     ("mijn fiets is vannacht gestolen, hoe doe ik aangifte?", "emergency-police-non-urgent"),
     ("mijn zoon is van het balkon gevallen", "emergency-112"),
     ("синът ми падна от балкона", "emergency-112"),
+    # locked set 18 (declined): someone not breathing put as "isn't", screaming next door,
+    # followed with a knife in Albanian, a swollen and bent wrist; "tbib msdod" (the doctor is
+    # closed) in Darija
+    ("a man is lying on the pavement and he isn't breathing", "emergency-112"),
+    ("ik hoor bij de buren een vrouw gillen", "emergency-112"),
+    ("dikush po më ndjek me thikë", "emergency-112"),
+    ("she fell and her wrist is swollen and bent", "urgent-huisartsenpost"),
+    ("wja3 kbir w tbib msdod", "urgent-huisartsenpost"),
+    ("मेरी मां के होंठ नीले पड़ रहे हैं", "emergency-112"),  # lips turning blue: 112, not the huisartsenpost
+    ("nahulog si lolo, dumudugo ang ulo niya", "emergency-112"),
     # Chest pain is 112, not the huisartsenpost, however it is put
     ("mon mari a une douleur très forte à la poitrine", "emergency-112"),
     ("its sunday and my ear hurts like crazy, which doctor is open", "urgent-huisartsenpost"),
@@ -78,6 +88,11 @@ def test_a_trigger_phrase_anywhere_in_the_message_matches(gate, text, entry):
 
 def test_a_trigger_inside_another_word_does_not_match(gate):
     assert gate.check("I teach a class on suicidesquad comics", []) is None
+
+
+def test_a_gp_close_to_home_is_not_a_closed_gp(gate):
+    """Dutch "dicht" is closed, and "dicht bij" near (locked set 18 got the huisartsenpost)."""
+    assert gate.check("hoe vind ik een huisarts dicht bij mijn huis", []) is None
 
 
 def test_a_close_embedding_match_on_a_safety_entry_is_enough(gate, knowledge):
