@@ -19,6 +19,7 @@ from bot.conversation.elsewhere import place_abroad
     ("Wie melde ich mich in München an?", "München"),
     ("pune mein accha school kaunsa hai", "Pune"),  # Hinglish: "in" comes after the place
     ("上海哪里有国际学校", "上海"),
+    ("what does a GP visit cost in the Philippines?", "Philippines"),  # "in the", not "from the"
 ])
 def test_a_question_about_a_place_abroad_names_it(text, place):
     assert place_abroad(text) == place
@@ -45,6 +46,10 @@ def test_a_question_about_a_place_abroad_names_it(text, place):
     "My kids went to school in Toronto, how do they start school here?",  # asks about here
     "мы жили в Москве, как найти врача здесь?",
     "saya dari Jakarta, baru pindah. bagaimana cara dapat BSN?",  # dari: from
+    "I'm from the Philippines, how do I find a GP?",  # an article between
+    "Kann ich meinen Führerschein aus der Schweiz umtauschen?",
+    "Živjo, prihajam iz Ljubljane. Kako dobim DigiD?",  # iz: from
+    "Habari, nimetoka Nairobi. Ninawezaje kupata BSN?",  # nimetoka: I have come from
     "Brauche ich eine niederländische Krankenversicherung, obwohl ich in Deutschland versichert bin?",  # a Dutch one
     "jak wymienić polskie prawo jazdy na holenderskie",  # the Polish licence, not Poland
     "czy potrzebuję holenderskiego ubezpieczenia, skoro mam ubezpieczenie w Warszawie?",  # any inflection

@@ -57,10 +57,13 @@ HOME_STEMS = ("amstelveen", "amsterdam", "nederland", "holland", "holländ", "ho
               "oland", "niederland", "niederländ", "néerland", "neerland", "голланд", "нидерланд",
               "нідерланд")
 # Words just before a place that make it the origin: from, uit, aus, de/d', z, з, من, dari
-# (Indonesian, Malay), từ, kutoka, ... (and Polish "po", as in "po polsku": in Polish, the language).
+# (Indonesian, Malay), từ, iz (Slovene, Croatian, Serbian), kutoka and Swahili's "I/we have come
+# from" ... (and Polish "po", as in "po polsku": in Polish, the language).
 ORIGIN_BEFORE = {"from", "uit", "van", "aus", "von", "de", "d", "du", "des", "desde", "do", "da",
                  "dos", "das", "z", "ze", "з", "із", "зі", "из", "من", "dal", "dalla", "po",
-                 "dari", "từ", "kutoka"}
+                 "dari", "từ", "iz", "kutoka", "nimetoka", "tumetoka", "ametoka", "wametoka"}
+# An article may come between: "from the Philippines", "aus der Schweiz".
+ARTICLES = {"the", "der", "dem", "den", "die", "het", "la", "le", "l", "el", "les", "los", "las"}
 # ... or just after it: Hindi से (from) and का/की/के (of), Turkish -den/-dan/-ten/-tan.
 ORIGIN_AFTER = {"से", "का", "की", "के", "den", "dan", "ten", "tan"}
 # Words around a city that make it where something is: "in Antwerpen", "à Lyon", "mumbai mein".
@@ -187,6 +190,8 @@ def place_abroad(text: str) -> str | None:
         return None
     for start in range(len(tokens)):
         before = tokens[start - 1] if start else ""
+        if before in ARTICLES and start >= 2:
+            before = tokens[start - 2]
         for length in (3, 2, 1):
             words = tuple(tokens[start:start + length])
             after = tokens[start + length] if start + length < len(tokens) else ""
