@@ -188,6 +188,8 @@ async def test_out_of_scope_is_declined_never_answered_from_an_entry(engine, req
     turn = await newcomer(engine, request).say(text)
     assert (turn.action, turn.entry, turn.topic) == ("fallback", None, None)
     assert not any(link in reply_text(turn) for link in ("https://", "http://"))
+    # An emergency the gate and the classifier both missed is declined too: the numbers are there.
+    assert "112" in reply_text(turn) and "113" in reply_text(turn)
 
 
 @pytest.mark.parametrize("text,words", [
