@@ -65,16 +65,25 @@ def gate(knowledge):
     ("mijn fiets is vannacht gestolen, hoe doe ik aangifte?", "emergency-police-non-urgent"),
     ("mijn zoon is van het balkon gevallen", "emergency-112"),
     ("синът ми падна от балкона", "emergency-112"),
-    # locked set 18 (declined): someone not breathing put as "isn't", screaming next door,
-    # followed with a knife in Albanian, a swollen and bent wrist; "tbib msdod" (the doctor is
-    # closed) in Darija
+    # locked set 18: someone not breathing put as "isn't", screaming next door, followed with a
+    # knife in Albanian, a swollen and bent wrist (all declined); "tbib msdod" (the doctor is
+    # closed) in Darija; lips turning blue and a bleeding head (given the huisartsenpost, the hospital)
     ("a man is lying on the pavement and he isn't breathing", "emergency-112"),
     ("ik hoor bij de buren een vrouw gillen", "emergency-112"),
     ("dikush po më ndjek me thikë", "emergency-112"),
     ("she fell and her wrist is swollen and bent", "urgent-huisartsenpost"),
     ("wja3 kbir w tbib msdod", "urgent-huisartsenpost"),
-    ("मेरी मां के होंठ नीले पड़ रहे हैं", "emergency-112"),  # lips turning blue: 112, not the huisartsenpost
+    ("मेरी मां के होंठ नीले पड़ रहे हैं", "emergency-112"),
     ("nahulog si lolo, dumudugo ang ulo niya", "emergency-112"),
+    # locked set 19 (declined, answered or handed over): chest pain in Russian, a fall in
+    # Portuguese, a stroke in French, theft in French, Indonesian and Persian
+    ("у мужа сильная боль в груди", "emergency-112"),
+    ("minha mãe caiu e não consegue levantar", "emergency-112"),
+    ("son visage tombe d'un côté", "emergency-112"),
+    ("on m'a volé mon téléphone dans le tram", "emergency-police-non-urgent"),
+    ("hp saya dicopet di bus", "emergency-police-non-urgent"),
+    ("دیشب دزد اومد خونمون", "emergency-police-non-urgent"),
+    ("I keep having panic attacks", "crisis-feeling-low"),
     # Chest pain is 112, not the huisartsenpost, however it is put
     ("mon mari a une douleur très forte à la poitrine", "emergency-112"),
     ("its sunday and my ear hurts like crazy, which doctor is open", "urgent-huisartsenpost"),
